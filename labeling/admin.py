@@ -1,0 +1,155 @@
+"""Admin: inspect videos, folders, labels, jobs. History rows are read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+
+from labeling.models import Classifier, Embedding, Folder, Job, LabelEvent, Library, Prediction, Video
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History and derived data: editing them by hand would corrupt the record."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Library)
+class LibraryAdmin(admin.ModelAdmin):
+    list_display = ["name", "root", "video_count", "folder_count", "last_scan_at"]
+    readonly_fields = ["created_at", "last_scan_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Library]:
+        return super().get_queryset(request).annotate(
+            n_videos=Count("videos", distinct=True), n_folders=Count("folders", distinct=True)
+        )
+
+    @admin.display(description="videos", ordering="n_videos")
+    def video_count(self, obj: Library) -> int:
+        return obj.n_videos
+
+    @admin.display(description="folders", ordering="n_folders")
+    def folder_count(self, obj: Library) -> int:
+        return obj.n_folders
+
+
+@admin.register(Folder)
+class FolderAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "video_count", "library", "prompts", "created_at"]
+    list_filter = ["library"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Folder]:
+        return super().get_queryset(request).annotate(
+            n_videos=Count("videos", filter=~Q(videos__status=Video.Status.MISSING))
+        )
+
+    @admin.display(description="videos", ordering="n_videos")
+    def video_count(self, obj: Folder) -> int:
+        return obj.n_videos
+
+
+class LabelEventInline(admin.TabularInline):
+    model = LabelEvent
+    fk_name = "video"
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "route", "user", "from_name", "to_name", "predicted_folder",
+              "predicted_confidence", "undone_by"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class PredictionInline(admin.TabularInline):
+    model = Prediction
+    extra = 0
+    can_delete = False
+    fields = ["classifier_version", "folder", "confidence", "margin", "source", "created_at"]
+    readonly_fields = fields
+    ordering = ["-classifier_version"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ["filename", "folder", "status", "duration_s", "resolution", "codec",
+                    "size", "updated_at"]
+    list_filter = ["status", "folder", "library", "codec"]
+    search_fields = ["filename", "path", "content_hash"]
+    list_select_related = ["folder"]
+    inlines = [LabelEventInline, PredictionInline]
+    # The folder is changed by sorting (which moves the file); editing the row alone would
+    # make the database disagree with the disk.
+    readonly_fields = ["library", "path", "filename", "folder", "content_hash", "size",
+                       "mtime_ns", "duration", "fps", "frame_count", "width", "height",
+                       "codec", "rotation", "status", "error", "created_at", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="duration", ordering="duration")
+    def duration_s(self, obj: Video) -> str:
+        return f"{obj.duration:.1f} s" if obj.duration else "–"
+
+    @admin.display(description="size (w×h)")
+    def resolution(self, obj: Video) -> str:
+        return f"{obj.width}×{obj.height}" if obj.width else "–"
+
+
+@admin.register(Embedding)
+class EmbeddingAdmin(ReadOnlyAdmin):
+    list_display = ["video", "model_id", "dim", "frame_count", "created_at"]
+    list_filter = ["model_id"]
+    search_fields = ["video__filename", "content_hash"]
+    exclude = ["vector", "frame_vectors"]
+
+    @admin.display(description="frames")
+    def frame_count(self, obj: Embedding) -> int:
+        return len(obj.frame_times)
+
+
+@admin.register(Classifier)
+class ClassifierAdmin(ReadOnlyAdmin):
+    list_display = ["version", "library", "model_id", "is_active", "created_at"]
+    list_filter = ["library", "is_active", "model_id"]
+    exclude = ["blob"]
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "state", "stage", "progress", "created_at", "finished_at",
+                    "error"]
+    list_filter = ["kind", "state", "stage", "library"]
+
+    @admin.display(description="progress")
+    def progress(self, obj: Job) -> str:
+        return f"{obj.progress_done}/{obj.progress_total}" if obj.progress_total else "–"
+
+
+@admin.register(Prediction)
+class PredictionAdmin(ReadOnlyAdmin):
+    list_display = ["video", "classifier_version", "folder", "confidence", "margin", "source"]
+    list_filter = ["classifier_version", "source", "folder"]
+    search_fields = ["video__filename"]
+    list_select_related = ["video", "folder"]
+
+
+@admin.register(LabelEvent)
+class LabelEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "video", "route", "user", "from_name", "to_name",
+                    "predicted_folder", "predicted_confidence", "undone_by"]
+    list_filter = ["route", "user", "to_folder", "from_folder", "created_at"]
+    search_fields = ["video__filename", "from_path", "to_path"]
+    list_select_related = ["video", "user", "predicted_folder"]
+    date_hierarchy = "created_at"

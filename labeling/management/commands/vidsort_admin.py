@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the admin user if it does not exist. The password comes from "
+        "VIDSORT_ADMIN_PASSWORD or is generated and printed once."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--username", default=os.environ.get("VIDSORT_ADMIN_USER", "admin"))
+
+    def handle(self, *args, username: str, **opts) -> None:
+        User = get_user_model()
+        if User.objects.filter(username=username).exists():
+            self.stdout.write(f"admin user {username!r} exists; password unchanged")
+            return
+        password = os.environ.get("VIDSORT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        User.objects.create_superuser(username=username, email="", password=password)
+        if os.environ.get("VIDSORT_ADMIN_PASSWORD"):
+            self.stdout.write(f"created admin user {username!r} (password from VIDSORT_ADMIN_PASSWORD)")
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"created admin user {username!r} with password {password}  "
+                    "(shown once; change it in the admin)"
+                )
+            )

@@ -1,0 +1,319 @@
+"""VidSort's data model.
+
+The folder tree on disk is the source of truth for where a video is; these rows mirror it
+(kept in sync by the scan and the sort service) and add what the disk cannot hold:
+content hashes, embeddings, predictions, jobs and the label history.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Library(models.Model):
+    """A root folder on disk. Its first-level sub-folders are the categories."""
+
+    name = models.CharField(max_length=200)
+    root = models.CharField(max_length=4096, unique=True, help_text="Absolute path.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "libraries"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.root})"
+
+
+class Folder(models.Model):
+    """A category: a first-level sub-folder of the library."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(max_length=100)
+    prompts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Phrases for zero-shot scoring. Empty means 'a video of {name}'.",
+    )
+    key = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Keyboard key 1-9 in the player."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "name"], name="folder_unique_name"),
+            models.UniqueConstraint(
+                fields=["library", "key"],
+                condition=Q(key__isnull=False),
+                name="folder_unique_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(key__isnull=True) | Q(key__gte=1, key__lte=9),
+                name="folder_key_1_to_9",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Video(models.Model):
+    class Status(models.TextChoices):
+        OK = "ok", "ok"
+        UNREADABLE = "unreadable", "unreadable"
+        MISSING = "missing", "missing"
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="videos")
+    path = models.CharField(
+        max_length=4096, help_text="Path relative to the library root, with '/' separators."
+    )
+    filename = models.CharField(max_length=1024, db_index=True)
+    folder = models.ForeignKey(
+        Folder,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="videos",
+        help_text="Empty means unsorted (the file is in the library root).",
+    )
+    content_hash = models.CharField(max_length=80, db_index=True, blank=True)
+    size = models.BigIntegerField(default=0)
+    mtime_ns = models.BigIntegerField(default=0)
+    duration = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    frame_count = models.IntegerField(null=True, blank=True)
+    width = models.IntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    codec = models.CharField(max_length=16, blank=True)
+    rotation = models.SmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "path"], name="video_unique_path"),
+        ]
+        indexes = [
+            # The player's queue: unsorted, playable videos of a library.
+            models.Index(
+                fields=["library", "status"],
+                condition=Q(folder__isnull=True),
+                name="video_unsorted_idx",
+            ),
+            models.Index(fields=["library", "folder", "status"], name="video_folder_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def is_portrait(self) -> bool:
+        if not self.width or not self.height:
+            return False
+        if self.rotation in (90, 270, -90):
+            return self.width > self.height
+        return self.height > self.width
+
+
+class Embedding(models.Model):
+    """A video's CLIP features for one model: the pooled vector and per-frame vectors."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="embeddings")
+    model_id = models.CharField(max_length=200)
+    content_hash = models.CharField(
+        max_length=80, db_index=True, help_text="Hash of the file the vectors came from."
+    )
+    dim = models.PositiveIntegerField()
+    vector = models.BinaryField(help_text="float32 little-endian, L2-normalised.")
+    frame_vectors = models.BinaryField(help_text="float32, frames x dim.")
+    frame_times = models.JSONField(default=list, help_text="Seconds, one per frame.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["video", "model_id"], name="embedding_unique_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.video_id} / {self.model_id}"
+
+
+class Classifier(models.Model):
+    """One trained classifier version. Any process can load it from here."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="classifiers")
+    version = models.PositiveIntegerField()
+    model_id = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=False)
+    blob = models.BinaryField(editable=False)
+    classes = models.JSONField(default=list, help_text="Folder ids, in the model's order.")
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "version"], name="classifier_unique_version"
+            ),
+            # At most one active classifier per library, enforced by the database.
+            models.UniqueConstraint(
+                fields=["library"], condition=Q(is_active=True), name="classifier_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.model_id})"
+
+
+class Job(models.Model):
+    """A background run (a retrain, a scan). The database row is the truth about it."""
+
+    class Kind(models.TextChoices):
+        RETRAIN = "retrain", "retrain"
+        SCAN = "scan", "scan"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        LOST = "lost", "lost"
+        CANCELLED = "cancelled", "cancelled"
+
+    class Stage(models.TextChoices):
+        SCAN = "scan", "scan"
+        EXTRACT = "extract", "extract"
+        TRAIN = "train", "train"
+        PREDICT = "predict", "predict"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    model_id = models.CharField(max_length=200, blank=True)
+    classifier = models.ForeignKey(
+        Classifier, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One active job of a kind per library, enforced by the database so two
+            # clicks on Retrain (or two web processes) cannot start two runs.
+            models.UniqueConstraint(
+                fields=["library", "kind"],
+                condition=Q(state__in=["queued", "running"]),
+                name="job_one_active_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="job_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state})"
+
+
+class Prediction(models.Model):
+    class Source(models.TextChoices):
+        TRAINED = "trained", "trained"
+        ZERO_SHOT = "zero-shot", "zero-shot"
+        BLENDED = "blended", "blended"
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="predictions")
+    classifier_version = models.PositiveIntegerField()
+    folder = models.ForeignKey(
+        Folder, null=True, on_delete=models.CASCADE, related_name="predictions"
+    )
+    confidence = models.FloatField()
+    margin = models.FloatField()
+    entropy = models.FloatField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    top = models.JSONField(
+        default=list, help_text='[{"folder_id", "folder", "probability"}, …] best first.'
+    )
+    segments = models.JSONField(
+        default=list, help_text='[{"folder_id", "start", "end", "score"}, …]'
+    )
+    duration_ratio = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["video", "classifier_version"], name="prediction_unique_version"
+            ),
+        ]
+        indexes = [
+            # Queue orders read one version's predictions sorted by confidence/margin.
+            models.Index(fields=["classifier_version", "confidence"], name="prediction_conf_idx"),
+            models.Index(fields=["classifier_version", "margin"], name="prediction_margin_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.video_id} v{self.classifier_version}: {self.folder_id} {self.confidence:.2f}"
+
+
+class LabelEvent(models.Model):
+    """One change of a video's folder: the audit trail, undo stack and accuracy record."""
+
+    class Route(models.TextChoices):
+        PLAYER = "player", "player"
+        API = "api", "API"
+        BULK = "bulk", "bulk"
+        AUTO_FILE = "auto-file", "auto-file"
+        UNDO = "undo", "undo"
+        EXTERNAL = "external", "external (moved outside VidSort)"
+        IMPORT = "import", "import (found sorted at first scan)"
+        VOTE = "vote", "vote"
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="label_events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    from_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Names and paths are kept as text too: history must survive a renamed or deleted folder.
+    from_name = models.CharField(max_length=100, blank=True)
+    to_name = models.CharField(max_length=100, blank=True)
+    from_path = models.CharField(max_length=4096, blank=True)
+    to_path = models.CharField(max_length=4096, blank=True)
+    route = models.CharField(max_length=16, choices=Route.choices)
+    predicted_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    predicted_confidence = models.FloatField(null=True, blank=True)
+    undone_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undoes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="labelevent_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.video_id}: {self.from_name or '(unsorted)'} → {self.to_name or '(unsorted)'}"

@@ -1,0 +1,75 @@
+"""Job rows: the database is the truth about background runs (not Celery's results)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeling.models import Job, Library
+
+
+def job_create(*, library: Library, kind: str, requested_by=None) -> tuple[Job, bool]:
+    """Create a queued job, or return the active one of that kind (created=False).
+
+    The partial unique constraint `job_one_active_per_kind` makes this race-free: of two
+    concurrent requests one insert fails and that caller gets the winner's row.
+    """
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(library=library, kind=kind, requested_by=requested_by)
+        return job, True
+    except IntegrityError:
+        active = Job.objects.filter(
+            library=library, kind=kind, state__in=Job.ACTIVE_STATES
+        ).first()
+        if active is None:  # it finished between our insert and this read: try once more
+            return job_create(library=library, kind=kind, requested_by=requested_by)
+        return active, False
+
+
+def job_start(*, job: Job, stage: str) -> None:
+    now = timezone.now()
+    job.state = Job.State.RUNNING
+    job.stage = stage
+    job.started_at = job.started_at or now
+    job.heartbeat_at = now
+    job.save(update_fields=["state", "stage", "started_at", "heartbeat_at"])
+
+
+@dataclass
+class JobProgress:
+    """Writes progress to the job row at most every `interval` seconds (plus the end)."""
+
+    job: Job
+    interval: float = 1.0
+    _last: float = field(default=0.0, init=False)
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < self.interval:
+            return
+        self._last = now
+        Job.objects.filter(pk=self.job.pk).update(
+            progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+        )
+        self.job.progress_done, self.job.progress_total = done, total
+
+
+def job_succeed(*, job: Job, metrics: dict | None = None) -> None:
+    job.state = Job.State.SUCCEEDED
+    job.finished_at = timezone.now()
+    job.heartbeat_at = job.finished_at
+    if metrics is not None:
+        job.metrics = metrics
+    job.save(update_fields=["state", "finished_at", "heartbeat_at", "metrics"])
+
+
+def job_fail(*, job: Job, error: str) -> None:
+    job.state = Job.State.FAILED
+    job.finished_at = timezone.now()
+    stage = f" at {job.stage}" if job.stage else ""
+    job.error = f"Failed{stage}: {error}"
+    job.save(update_fields=["state", "finished_at", "error"])

@@ -1,0 +1,351 @@
+"""Library scan: turn a folder of videos into database rows, and keep them in sync.
+
+Rules (documented in the README):
+- files in the root are unsorted; files in a first-level sub-folder are labelled with it;
+  videos deeper down belong to their first-level folder (``soccer/2023/a.mp4`` is
+  labelled ``soccer``) so nothing a person already sorted is ignored;
+- hidden files and folders (leading dot) and non-video extensions are ignored; symlinks
+  that resolve outside the root are ignored with a warning; symlinked folders are not
+  followed (a link loop cannot hang a scan, a file cannot be counted twice);
+- a file whose size and modification time are unchanged since the last scan is not
+  re-read, so a re-scan of an unchanged library only stats files;
+- a file that appears at a new path with the hash of a row whose path has vanished is
+  the same video, moved outside VidSort: the row follows it and, if its folder changed,
+  a LabelEvent with route ``external`` records that;
+- a vanished file makes its row ``missing``; rows are never deleted (they hold history).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.models import Folder, LabelEvent, Library, Video
+from mlpipeline.hashing import content_hash
+from mlpipeline.probe import UnreadableVideo, VideoInfo, probe_video
+
+logger = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi"})
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DiskFile:
+    rel_path: str  # '/'-separated, relative to the library root
+    folder_name: str | None  # first-level folder, None for the root
+    size: int
+    mtime_ns: int
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    disk: DiskFile
+    content_hash: str
+    info: VideoInfo | None
+    error: str
+
+
+@dataclass(slots=True)
+class ScanReport:
+    total: int = 0
+    new: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    moved: int = 0
+    missing: int = 0
+    unreadable: int = 0
+    folders_created: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.total} videos on disk: {self.new} new, {self.unchanged} unchanged, "
+            f"{self.updated} updated, {self.moved} moved, {self.missing} missing, "
+            f"{self.unreadable} unreadable; {self.folders_created} folders created "
+            f"({self.seconds:.1f} s)"
+        )
+
+
+def is_video_name(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def library_get_or_create(*, root: str | os.PathLike[str], name: str = "") -> Library:
+    resolved = Path(root).expanduser().resolve()
+    if not resolved.is_dir():
+        raise ValueError(f"library folder {str(resolved)!r} does not exist or is not a folder")
+    library, _ = Library.objects.get_or_create(
+        root=str(resolved), defaults={"name": name or resolved.name or str(resolved)}
+    )
+    return library
+
+
+def library_walk(*, root: Path) -> tuple[list[DiskFile], list[str], list[str]]:
+    """List the videos and first-level folders under ``root``; returns warnings too."""
+    root_real = os.path.realpath(root)
+    files: list[DiskFile] = []
+    folders: list[str] = []
+    warnings: list[str] = []
+
+    def inside_root(path: str) -> bool:
+        real = os.path.realpath(path)
+        return os.path.commonpath([root_real, real]) == root_real
+
+    def visit(directory: str, rel_dir: str, folder_name: str | None) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            warnings.append(f"cannot list {rel_dir or '.'}: {exc.strerror}")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                is_link = entry.is_symlink()
+                if is_link and not inside_root(entry.path):
+                    warnings.append(f"ignored symlink leaving the library: {rel}")
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if folder_name is None:
+                        folders.append(entry.name)
+                        visit(entry.path, rel, entry.name)
+                    else:
+                        visit(entry.path, rel, folder_name)
+                    continue
+                if is_link and os.path.isdir(entry.path):
+                    warnings.append(f"ignored symlinked folder: {rel}")
+                    continue
+                if not is_video_name(entry.name) or not entry.is_file():
+                    continue
+                stat = entry.stat()
+            except OSError as exc:
+                warnings.append(f"cannot read {rel}: {exc.strerror}")
+                continue
+            files.append(DiskFile(rel, folder_name, stat.st_size, stat.st_mtime_ns))
+
+    visit(str(root), "", None)
+    return files, folders, warnings
+
+
+def _probe_one(root: Path, disk: DiskFile, hash_mode: str) -> ProbeResult:
+    path = root / disk.rel_path
+    try:
+        digest = content_hash(path, mode=hash_mode)
+    except OSError as exc:
+        return ProbeResult(disk, "", None, f"cannot read file: {exc.strerror}")
+    try:
+        info = probe_video(path)
+    except UnreadableVideo as exc:
+        return ProbeResult(disk, digest, None, str(exc))
+    except OSError as exc:
+        return ProbeResult(disk, digest, None, f"cannot read file: {exc.strerror}")
+    return ProbeResult(disk, digest, info, "")
+
+
+def _folders_ensure(library: Library, names: list[str]) -> tuple[dict[str, Folder], int]:
+    existing = {f.name: f for f in Folder.objects.filter(library=library)}
+    used_keys = {f.key for f in existing.values() if f.key}
+    created = 0
+    for name in sorted(set(names) - set(existing)):
+        free_key = next((k for k in range(1, 10) if k not in used_keys), None)
+        if free_key:
+            used_keys.add(free_key)
+        existing[name] = Folder.objects.create(library=library, name=name, key=free_key)
+        created += 1
+    return existing, created
+
+
+def _apply_probe(video: Video, result: ProbeResult) -> None:
+    disk = result.disk
+    video.size = disk.size
+    video.mtime_ns = disk.mtime_ns
+    video.content_hash = result.content_hash
+    info = result.info
+    if info is None:
+        video.status = Video.Status.UNREADABLE
+        video.error = result.error
+        return
+    video.status = Video.Status.OK
+    video.error = ""
+    video.duration = info.duration
+    video.fps = info.fps
+    video.frame_count = info.frame_count
+    video.width = info.width
+    video.height = info.height
+    video.codec = info.codec
+    video.rotation = info.rotation
+
+
+PROBED_FIELDS = [
+    "size", "mtime_ns", "content_hash", "status", "error", "duration", "fps",
+    "frame_count", "width", "height", "codec", "rotation", "path", "filename", "folder",
+    "updated_at",
+]
+
+
+def library_scan(
+    *,
+    library: Library,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> ScanReport:
+    started = time.perf_counter()
+    root = Path(library.root)
+    if not root.is_dir():
+        raise ValueError(f"library folder {library.root!r} is not there (unmounted or moved?)")
+    report = ScanReport()
+    disk_files, folder_names, warnings = library_walk(root=root)
+    report.warnings.extend(warnings)
+    for warning in warnings:
+        logger.warning("scan %s: %s", library.root, warning)
+    report.total = len(disk_files)
+
+    known = {v.path: v for v in Video.objects.filter(library=library)}
+    to_probe: list[DiskFile] = []
+    for disk in disk_files:
+        row = known.get(disk.rel_path)
+        unchanged = (
+            row is not None
+            and row.status != Video.Status.MISSING
+            and row.size == disk.size
+            and row.mtime_ns == disk.mtime_ns
+        )
+        if unchanged:
+            report.unchanged += 1
+        else:
+            to_probe.append(disk)
+
+    done = report.unchanged
+    _report_progress(progress, done, report.total)
+    results: list[ProbeResult] = []
+    hash_mode = getattr(settings, "VIDSORT_HASH", "sampled")
+    with ThreadPoolExecutor(max_workers=workers or settings.VIDSORT_SCAN_WORKERS) as pool:
+        # Hashing and decoding release the GIL, so threads keep every core busy.
+        for result in pool.map(lambda d: _probe_one(root, d, hash_mode), to_probe):
+            results.append(result)
+            done += 1
+            _report_progress(progress, done, report.total)
+
+    with transaction.atomic():
+        # Lock the library row: two scans (a command and a task) write one at a time.
+        Library.objects.select_for_update().filter(pk=library.pk).first()
+        folders, report.folders_created = _folders_ensure(library, folder_names)
+        _scan_write(library, root, disk_files, results, known, folders, report)
+        Library.objects.filter(pk=library.pk).update(last_scan_at=timezone.now())
+
+    report.seconds = time.perf_counter() - started
+    logger.info("scan %s: %s", library.root, report.summary())
+    return report
+
+
+def _scan_write(
+    library: Library,
+    root: Path,
+    disk_files: list[DiskFile],
+    results: list[ProbeResult],
+    known: dict[str, Video],
+    folders: dict[str, Folder],
+    report: ScanReport,
+) -> None:
+    on_disk = {d.rel_path for d in disk_files}
+    # Rows whose file is gone: either moved (matched by hash below) or missing.
+    vanished = [v for path, v in known.items() if path not in on_disk]
+    vanished_by_hash: dict[str, list[Video]] = {}
+    for video in vanished:
+        if video.content_hash and video.size > 0:
+            vanished_by_hash.setdefault(video.content_hash, []).append(video)
+
+    to_create: list[Video] = []
+    to_update: list[Video] = []
+    events: list[LabelEvent] = []
+    for result in results:
+        disk = result.disk
+        folder = folders[disk.folder_name] if disk.folder_name else None
+        row = known.get(disk.rel_path)
+        if row is not None:
+            _apply_probe(row, result)
+            row.folder = folder
+            to_update.append(row)
+            report.updated += 1
+        else:
+            candidates = vanished_by_hash.get(result.content_hash) if result.info else None
+            if candidates:
+                row = candidates.pop(0)
+                old_path, old_folder = row.path, row.folder
+                _apply_probe(row, result)
+                row.path = disk.rel_path
+                row.filename = os.path.basename(disk.rel_path)
+                row.folder = folder
+                to_update.append(row)
+                report.moved += 1
+                if old_folder != folder:
+                    events.append(
+                        LabelEvent(
+                            video=row, route=LabelEvent.Route.EXTERNAL,
+                            from_folder=old_folder, to_folder=folder,
+                            from_name=old_folder.name if old_folder else "",
+                            to_name=folder.name if folder else "",
+                            from_path=old_path, to_path=row.path,
+                        )
+                    )
+            else:
+                row = Video(
+                    library=library, path=disk.rel_path,
+                    filename=os.path.basename(disk.rel_path), folder=folder,
+                )
+                _apply_probe(row, result)
+                to_create.append(row)
+                report.new += 1
+                if folder is not None:
+                    events.append(
+                        LabelEvent(
+                            video=row, route=LabelEvent.Route.IMPORT, to_folder=folder,
+                            to_name=folder.name, to_path=row.path,
+                        )
+                    )
+        if row.status == Video.Status.UNREADABLE:
+            report.unreadable += 1
+
+    moved_ids = {v.pk for v in to_update}
+    for video in vanished:
+        if video.pk in moved_ids or video.status == Video.Status.MISSING:
+            continue
+        # Double-check: a file sorted by VidSort while this scan ran is not missing.
+        if (root / video.path).exists():
+            continue
+        video.status = Video.Status.MISSING
+        to_update.append(video)
+        report.missing += 1
+
+    report.unreadable += sum(
+        1 for d in disk_files
+        if d.rel_path in known and known[d.rel_path].status == Video.Status.UNREADABLE
+        and known[d.rel_path] not in to_update
+    )
+    now = timezone.now()
+    for video in to_update:
+        video.updated_at = now
+    Video.objects.bulk_create(to_create, batch_size=500)
+    Video.objects.bulk_update(to_update, PROBED_FIELDS, batch_size=500)
+    LabelEvent.objects.bulk_create(events, batch_size=500)
+
+
+def _report_progress(progress: ProgressCallback | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+    step = max(1, total // 10)
+    if total and (done % step == 0 or done == total):
+        logger.info("scan progress %d/%d", done, total)

@@ -1,0 +1,287 @@
+"""VidSort settings: one module, driven by environment variables.
+
+Every variable is documented in the README's configuration table. A bad value raises
+ImproperlyConfigured naming the variable and what it accepts, so a typo in a deployment
+fails at start-up instead of half-working.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off."
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not minimum <= value <= maximum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be between {minimum} and {maximum}.")
+    return value
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(choices)}.")
+    return value
+
+
+# --- Folders -------------------------------------------------------------------------
+
+DATA_DIR = Path(env_str("VIDSORT_DATA_DIR", str(BASE_DIR / "data"))).expanduser().resolve()
+try:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(
+        f"VIDSORT_DATA_DIR={str(DATA_DIR)!r} cannot be created ({exc.strerror}); "
+        "set it to a writable folder."
+    ) from None
+
+# The library root. Empty means "not configured": the run command then generates the
+# demo library and points this at it.
+_library = env_str("VIDSORT_LIBRARY", "").strip()
+VIDSORT_LIBRARY: Path | None = Path(_library).expanduser().resolve() if _library else None
+if VIDSORT_LIBRARY is not None and VIDSORT_LIBRARY.exists() and not VIDSORT_LIBRARY.is_dir():
+    raise ImproperlyConfigured(
+        f"VIDSORT_LIBRARY={_library!r} is a file; it must be the folder holding your videos."
+    )
+
+# --- Core Django ---------------------------------------------------------------------
+
+
+def _load_or_create_secret_key() -> str:
+    """Generate the key once and keep it in the data folder so sessions survive restarts."""
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    # O_EXCL: two processes starting at once must not write two different keys.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _load_or_create_secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "labeling",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "vidsort_site.urls"
+WSGI_APPLICATION = "vidsort_site.wsgi.application"
+ASGI_APPLICATION = "vidsort_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------
+
+_default_db_url = f"sqlite:///{DATA_DIR / 'vidsort.sqlite3'}"
+_database_url = env_str("DATABASE_URL", _default_db_url).strip() or _default_db_url
+_db_scheme = urlparse(_database_url).scheme
+if _db_scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL scheme {_db_scheme!r} is not supported; use sqlite:///path or "
+        "postgres://user@host:5432/name."
+    )
+try:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default runs a web server and a worker on one SQLite file: wait for
+    # the other writer instead of failing with "database is locked", and use WAL so
+    # readers never block the writer.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "/admin/login/"
+
+# --- REST framework --------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "VidSort API",
+    "DESCRIPTION": "Sort a video library with CLIP embeddings and active learning.",
+    "VERSION": "0.1.0",
+}
+
+# --- Celery ----------------------------------------------------------------------------
+# The embedded default is kombu's filesystem transport: no server, messages are files in
+# the data folder. Anything that matters (job state, progress, errors) lives in the
+# database, so no result backend is configured.
+
+BROKER_DIR = DATA_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://").strip() or "filesystem://"
+_broker_scheme = urlparse(CELERY_BROKER_URL).scheme
+if _broker_scheme not in {"filesystem", "redis", "rediss", "amqp", "memory"}:
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_URL scheme {_broker_scheme!r} is not supported; use "
+        "filesystem:// (embedded default), redis://host:6379/0 or amqp://…"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if _broker_scheme == "filesystem":
+    for sub in ("queue", "processed"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "labeling.tasks.embeddings_extract_chunk": {"queue": "gpu"},
+    "labeling.tasks.predictions_compute": {"queue": "gpu"},
+}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- VidSort ---------------------------------------------------------------------------
+
+VIDSORT_CLIP_MODEL = env_str("VIDSORT_CLIP_MODEL", "ViT-B-32")
+VIDSORT_CLIP_PRETRAINED = env_str("VIDSORT_CLIP_PRETRAINED", "laion2b_s34b_b79k")
+VIDSORT_DEVICE = env_choice("VIDSORT_DEVICE", "auto", ("auto", "cuda", "mps", "cpu"))
+VIDSORT_FRAMES = env_int("VIDSORT_FRAMES", 8, minimum=1)
+VIDSORT_MODEL_CACHE = Path(env_str("VIDSORT_MODEL_CACHE", str(DATA_DIR / "models")))
+VIDSORT_SCAN_WORKERS = env_int("VIDSORT_SCAN_WORKERS", os.cpu_count() or 2, minimum=1)
+VIDSORT_HASH = env_choice("VIDSORT_HASH", "sampled", ("sampled", "full"))
+VIDSORT_LOW_CONFIDENCE = env_float("VIDSORT_LOW_CONFIDENCE", 0.70, minimum=0.0, maximum=1.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "labeling": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO")},
+        "mlpipeline": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO")},
+    },
+}
