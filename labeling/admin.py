@@ -6,7 +6,16 @@ from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from labeling.models import Classifier, Embedding, Folder, Job, LabelEvent, Library, Prediction, Video
+from labeling.models import (
+    Classifier,
+    Embedding,
+    Folder,
+    Job,
+    LabelEvent,
+    Library,
+    Prediction,
+    Video,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -86,8 +86,8 @@ class Video(models.Model):
     duration = models.FloatField(null=True, blank=True)
     fps = models.FloatField(null=True, blank=True)
     frame_count = models.IntegerField(null=True, blank=True)
-    width = models.IntegerField(null=True, blank=True)
-    height = models.IntegerField(null=True, blank=True)
+    width = models.IntegerField(null=True, blank=True, help_text="As displayed (rotation applied).")
+    height = models.IntegerField(null=True, blank=True, help_text="As displayed (rotation applied).")
     codec = models.CharField(max_length=16, blank=True)
     rotation = models.SmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
@@ -115,11 +115,8 @@ class Video(models.Model):
 
     @property
     def is_portrait(self) -> bool:
-        if not self.width or not self.height:
-            return False
-        if self.rotation in (90, 270, -90):
-            return self.width > self.height
-        return self.height > self.width
+        # width and height are display dimensions: rotation metadata is already applied.
+        return bool(self.width and self.height and self.height > self.width)
 
 
 class Embedding(models.Model):

@@ -10,6 +10,7 @@ random-weight test model, which makes the demo useful offline.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -154,7 +155,13 @@ def create_demo_library(
         written.append(path)
         if not path.exists():
             jobs.append((clip, str(path)))
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    if not jobs:
+        return written
+    # spawn, not fork: callers (a Celery worker, a test with broker threads) may hold
+    # threads and locks that a forked child would inherit in a locked state.
+    context = multiprocessing.get_context("spawn")
+    max_workers = min(len(jobs), workers or os.cpu_count() or 1)
+    with ProcessPoolExecutor(max_workers=max_workers, mp_context=context) as pool:
         for done, _ in enumerate(pool.map(_write_task, jobs, chunksize=4), start=1):
             if progress is not None:
                 progress(done, len(jobs))

@@ -1,0 +1,294 @@
+"""Feature-extraction benchmark: videos/s of mlpipeline against a naive per-frame baseline.
+
+    .venv/bin/python bench/extract.py --videos 6 --models ViT-B-32 vidsort-tiny
+    .venv/bin/python bench/extract.py --videos 40 --workers 16 --device cuda --batch-size 256   # GPU box
+
+Generates (or reuses, in --clip-dir) portrait 720x1280 H.264 clips of 15-30 s with keyframes every
+2 s and every 8 s, then for each model x keyframe interval x sampling mode runs
+mlpipeline.embeddings.extract_embeddings and prints videos/s, frames/s, where the time went and
+peak memory. The naive baseline (OpenCV seek by frame index + PIL preprocessing, as open_clip's own
+transform does, + one forward pass per frame at batch size 1) runs on the first few clips.
+Random weights (pretrained=None) are used: speed does not depend on the weights, and the machine
+may be offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from mlpipeline.embeddings import ExtractionStats, extract_embeddings, pack_vector  # noqa: E402
+from mlpipeline.encoder import EncoderConfig, create_encoder  # noqa: E402
+from tests.mlpipeline.videos import make_realistic_clip  # noqa: E402
+
+
+@dataclass
+class RunFigures:
+    model: str
+    keyframe_seconds: float
+    mode: str
+    videos: int
+    failed: int
+    wall_seconds: float
+    videos_per_second: float
+    frames_per_second: float
+    decode_seconds: float  # summed over decode workers
+    resize_seconds: float  # part of decode_seconds
+    encode_seconds: float  # parent, wall
+    pack_seconds: float
+    wait_seconds: float  # parent idle waiting for frames: decode-bound when large
+    encode_share: float  # encode_seconds / wall: accelerator busy share (GPU utilisation proxy)
+    peak_rss_mb: float  # this process (encoder)
+    peak_worker_rss_mb: (
+        float  # largest child process (decode workers; also ffmpeg if clips were made in this run)
+    )
+
+
+def peak_rss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def ensure_clips(
+    *, clip_dir: Path, count: int, keyframe_seconds: float, min_seconds: float, max_seconds: float
+) -> list[Path]:
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for index in range(count):
+        # Durations spread evenly over the range, deterministic so cached clips are reused.
+        seconds = min_seconds + (max_seconds - min_seconds) * (index / max(count - 1, 1))
+        path = clip_dir / f"clip_g{keyframe_seconds:g}_{index:03d}_{seconds:.0f}s.mp4"
+        if not path.exists():
+            staging = path.with_suffix(".partial.mp4")
+            make_realistic_clip(
+                staging, seconds=round(seconds, 1), keyframe_seconds=keyframe_seconds
+            )
+            staging.rename(path)
+        clips.append(path)
+    return clips
+
+
+def run_pipeline(
+    *,
+    encoder,
+    clips: list[Path],
+    mode: str,
+    num_frames: int,
+    workers: int,
+    keyframe_seconds: float,
+    model: str,
+) -> RunFigures:  # type: ignore[no-untyped-def]
+    stats = ExtractionStats()
+    pack_seconds = 0.0
+    started = time.perf_counter()
+    for result in extract_embeddings(
+        [(str(path), path) for path in clips],
+        encoder=encoder,
+        num_frames=num_frames,
+        mode=mode,
+        workers=workers,
+        stats=stats,  # type: ignore[arg-type]
+    ):
+        if result.ok:
+            packed_at = time.perf_counter()
+            pack_vector(result.vector)  # type: ignore[arg-type]
+            pack_vector(result.frame_vectors)  # type: ignore[arg-type]
+            pack_seconds += time.perf_counter() - packed_at
+        else:
+            print(f"  ! {result.key}: {result.error}", file=sys.stderr)
+    wall = time.perf_counter() - started
+    return RunFigures(
+        model=model,
+        keyframe_seconds=keyframe_seconds,
+        mode=mode,
+        videos=stats.videos,
+        failed=stats.failed,
+        wall_seconds=round(wall, 2),
+        videos_per_second=round(stats.videos / wall, 3),
+        frames_per_second=round(stats.frames / wall, 1),
+        decode_seconds=round(stats.decode_seconds, 2),
+        resize_seconds=round(stats.resize_seconds, 2),
+        encode_seconds=round(stats.encode_seconds, 2),
+        pack_seconds=round(pack_seconds, 4),
+        wait_seconds=round(stats.wait_seconds, 2),
+        encode_share=round(stats.encode_seconds / wall, 2),
+        peak_rss_mb=round(peak_rss_mb(resource.RUSAGE_SELF), 0),
+        peak_worker_rss_mb=round(peak_rss_mb(resource.RUSAGE_CHILDREN), 0),
+    )
+
+
+def run_naive_baseline(*, encoder, clips: list[Path], num_frames: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """What a first attempt looks like: OpenCV seek by frame index per frame, PIL preprocessing,
+    one forward pass per frame. Trusts the container's frame count, so it also shows that cost."""
+    import cv2
+    import torch
+    from PIL import Image
+
+    transform = encoder.eval_transform
+    decode = preprocess = encode = 0.0
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for path in clips:
+            capture = cv2.VideoCapture(str(path))
+            frame_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            vectors = []
+            for index in range(num_frames):
+                at = time.perf_counter()
+                capture.set(cv2.CAP_PROP_POS_FRAMES, int((index + 0.5) * frame_count / num_frames))
+                ok, bgr = capture.read()
+                decode += time.perf_counter() - at
+                if not ok:
+                    continue
+                at = time.perf_counter()
+                tensor = transform(Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))).unsqueeze(
+                    0
+                )
+                tensor = tensor.to(encoder.device, dtype=next(encoder.model.parameters()).dtype)
+                preprocess += time.perf_counter() - at
+                at = time.perf_counter()
+                vectors.append(encoder.model.encode_image(tensor).float().cpu())
+                encode += time.perf_counter() - at
+            capture.release()
+    wall = time.perf_counter() - started
+    return {
+        "videos": len(clips),
+        "wall_seconds": round(wall, 2),
+        "videos_per_second": round(len(clips) / wall, 3),
+        "decode_seconds": round(decode, 2),
+        "preprocess_seconds": round(preprocess, 2),
+        "encode_seconds": round(encode, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--videos", type=int, default=6, help="clips per keyframe interval")
+    parser.add_argument("--min-seconds", type=float, default=15.0)
+    parser.add_argument("--max-seconds", type=float, default=30.0)
+    parser.add_argument("--keyframe-seconds", type=float, nargs="+", default=[2.0, 8.0])
+    parser.add_argument("--models", nargs="+", default=["ViT-B-32", "vidsort-tiny"])
+    parser.add_argument("--model", dest="models", nargs="+", help="alias of --models")
+    parser.add_argument("--modes", nargs="+", default=["fast", "exact"], choices=["fast", "exact"])
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="decode processes (default: one per core)"
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--batch-size", type=int, default=64, help="frames per forward pass")
+    parser.add_argument(
+        "--naive-videos", type=int, default=2, help="clips for the naive baseline (0 = skip)"
+    )
+    parser.add_argument("--clip-dir", type=Path, default=REPO_ROOT / "bench" / "out" / "clips")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+
+    from mlpipeline.embeddings import default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    clips_by_interval = {}
+    started = time.perf_counter()
+    for keyframe_seconds in args.keyframe_seconds:
+        clips_by_interval[keyframe_seconds] = ensure_clips(
+            clip_dir=args.clip_dir, count=args.videos, keyframe_seconds=keyframe_seconds,
+            min_seconds=args.min_seconds, max_seconds=args.max_seconds,
+        )  # fmt: skip
+    print(
+        f"clips ready in {time.perf_counter() - started:.1f}s: {args.videos} per keyframe interval in {args.clip_dir}"
+    )
+
+    report: dict[str, object] = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "workers": workers,
+        "runs": [],
+        "naive": {},
+    }
+    import torch
+
+    for model in args.models:
+        config = EncoderConfig(
+            model_name=model,
+            pretrained="",
+            device=args.device,
+            precision=args.precision,
+            batch_size=args.batch_size,
+        )
+        encoder = create_encoder(config)
+        print(
+            f"\n== {encoder!r}  workers={workers}  frames/video={args.frames}  torch threads={torch.get_num_threads()}"
+        )
+        # Warm-up: first calls pay for kernel selection / cuDNN autotune / lazy init.
+        encoder.encode_images(
+            __import__("numpy").zeros(
+                (min(args.batch_size, 16), encoder.image_size, encoder.image_size, 3), "uint8"
+            )
+        )
+        # Start the decode pool outside the timings (it lives for the process, like in a worker).
+        list(
+            extract_embeddings(
+                [("warm-up", next(iter(clips_by_interval.values()))[0])],
+                encoder=encoder,
+                num_frames=1,
+                workers=workers,
+            )
+        )
+        header = f"{'GOP':>4} {'mode':>5} {'vid/s':>6} {'fr/s':>6} {'wall':>6} {'decode':>7} {'resize':>7} {'encode':>7} {'pack':>6} {'wait':>6} {'enc%':>5} {'RSS MB':>7} {'wkr MB':>7}"
+        print(header)
+        model_runs = []
+        for keyframe_seconds, clips in clips_by_interval.items():
+            for mode in args.modes:
+                figures = run_pipeline(
+                    encoder=encoder, clips=clips, mode=mode, num_frames=args.frames, workers=workers,
+                    keyframe_seconds=keyframe_seconds, model=model,
+                )  # fmt: skip
+                model_runs.append(figures)
+                print(
+                    f"{keyframe_seconds:>3g}s {mode:>5} {figures.videos_per_second:>6.2f} {figures.frames_per_second:>6.1f} "
+                    f"{figures.wall_seconds:>6.1f} {figures.decode_seconds:>7.2f} {figures.resize_seconds:>7.2f} "
+                    f"{figures.encode_seconds:>7.2f} {figures.pack_seconds:>6.3f} {figures.wait_seconds:>6.2f} "
+                    f"{figures.encode_share * 100:>4.0f}% {figures.peak_rss_mb:>7.0f} {figures.peak_worker_rss_mb:>7.0f}"
+                )
+        report["runs"].extend(asdict(run) for run in model_runs)  # type: ignore[union-attr]
+        if args.naive_videos > 0:
+            clips = next(iter(clips_by_interval.values()))[: args.naive_videos]
+            naive = run_naive_baseline(encoder=encoder, clips=clips, num_frames=args.frames)
+            ours = next(
+                (
+                    run
+                    for run in model_runs
+                    if run.mode == "fast" and run.keyframe_seconds == next(iter(clips_by_interval))
+                ),
+                model_runs[0],
+            )
+            naive["speedup_of_pipeline_fast"] = round(
+                ours.videos_per_second / naive["videos_per_second"], 2
+            )
+            report["naive"][model] = naive  # type: ignore[index]
+            print(
+                f"naive baseline ({naive['videos']} clips, GOP {next(iter(clips_by_interval)):g}s): "
+                f"{naive['videos_per_second']:.2f} vid/s (decode {naive['decode_seconds']}s, PIL preprocess "
+                f"{naive['preprocess_seconds']}s, encode {naive['encode_seconds']}s); pipeline fast mode is "
+                f"{naive['speedup_of_pipeline_fast']}x faster"
+            )
+        if torch.cuda.is_available():
+            print(f"peak CUDA memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB")
+        del encoder
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

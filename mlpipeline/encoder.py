@@ -1,0 +1,364 @@
+"""CLIP image/text encoder: open_clip loading, a tiny offline model, device and precision.
+
+Shaped like open_clip's factory: ``create_encoder(config)`` builds the model once (eval mode,
+explicit device and dtype) together with its preprocessing; ``get_encoder(config)`` caches that per
+process. Frames arrive already resized and centre-cropped by the decoder (mlpipeline.frames), as
+small uint8 arrays; they are normalised on the device, which keeps the host-to-device copy 4x
+smaller than float32 and keeps the CPU free for decoding.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+logger = logging.getLogger(__name__)
+
+TINY_MODEL_NAME = "vidsort-tiny"
+RANDOM_WEIGHTS_SEED = 20240601  # fixed so random-weight models give the same features everywhere
+_NO_PRETRAINED = {"", "none", "random"}
+
+# A real (if useless) CLIP: ViT image tower + text transformer, small enough for CPU tests and the
+# offline demo (~3.5 M parameters, mostly the token embedding; 8 frames encode in milliseconds).
+TINY_MODEL_CONFIG: dict[str, Any] = {
+    "embed_dim": 64,
+    "vision_cfg": {"image_size": 224, "layers": 2, "width": 64, "head_width": 32, "patch_size": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+ENV_MODEL = "VIDSORT_CLIP_MODEL"
+ENV_PRETRAINED = "VIDSORT_CLIP_PRETRAINED"
+ENV_DEVICE = "VIDSORT_CLIP_DEVICE"
+ENV_PRECISION = "VIDSORT_CLIP_PRECISION"
+ENV_BATCH_SIZE = "VIDSORT_CLIP_BATCH_SIZE"
+ENV_CACHE_DIR = "VIDSORT_CLIP_CACHE_DIR"
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+class EncoderUnavailableError(RuntimeError):
+    """The encoder cannot be built; the message says what failed and what to set."""
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    model_name: str = "ViT-B-32"
+    # An open_clip tag, a path to a local weights file, or ""/"none" for random weights.
+    pretrained: str | None = "laion2b_s34b_b79k"
+    device: str = "auto"  # auto = cuda, then mps, then cpu
+    precision: str = "auto"  # auto = fp16 on cuda, fp32 elsewhere
+    batch_size: int = 64  # images per forward pass; halved automatically on CUDA out-of-memory
+    cache_dir: str | None = None  # where open_clip downloads weights (a docker volume)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> EncoderConfig:
+        """Build from VIDSORT_CLIP_* variables; raises ValueError on a bad value."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if env.get(ENV_MODEL):
+            values["model_name"] = env[ENV_MODEL]
+            if env[ENV_MODEL] == TINY_MODEL_NAME and ENV_PRETRAINED not in env:
+                values["pretrained"] = ""
+        if ENV_PRETRAINED in env:
+            values["pretrained"] = env[ENV_PRETRAINED]
+        if env.get(ENV_DEVICE):
+            values["device"] = env[ENV_DEVICE]
+        if env.get(ENV_PRECISION):
+            values["precision"] = env[ENV_PRECISION]
+        if env.get(ENV_BATCH_SIZE):
+            try:
+                values["batch_size"] = int(env[ENV_BATCH_SIZE])
+            except ValueError as error:
+                raise ValueError(
+                    f"{ENV_BATCH_SIZE} must be an integer, got {env[ENV_BATCH_SIZE]!r}"
+                ) from error
+        if env.get(ENV_CACHE_DIR):
+            values["cache_dir"] = env[ENV_CACHE_DIR]
+        config = cls(**{**values, **overrides})
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except RuntimeError as error:
+                raise ValueError(
+                    f"device {self.device!r} is not a torch device ({error})"
+                ) from error
+
+    @property
+    def uses_random_weights(self) -> bool:
+        return self.pretrained is None or self.pretrained.strip().lower() in _NO_PRETRAINED
+
+
+def resolve_device(requested: str = "auto") -> torch.device:
+    if requested != "auto":
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve_precision(requested: str, device: torch.device) -> str:
+    if requested != "auto":
+        return requested
+    # Half precision halves memory and roughly doubles throughput on CUDA tensor cores; on CPU it is
+    # slower than fp32, and open_clip's fp16 path is untested on MPS, so those stay fp32.
+    return "fp16" if device.type == "cuda" else "fp32"
+
+
+def register_tiny_model() -> None:
+    """Register vidsort-tiny with open_clip through its public add_model_config (idempotent)."""
+    import open_clip
+
+    if TINY_MODEL_NAME in open_clip.list_models():
+        return
+    # add_model_config reads JSON files; write one atomically so that parallel processes agree.
+    config_dir = (
+        Path(tempfile.gettempdir())
+        / f"vidsort-open-clip-configs-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    )
+    config_dir.mkdir(parents=True, exist_ok=True)
+    config_path = config_dir / f"{TINY_MODEL_NAME}.json"
+    payload = json.dumps(TINY_MODEL_CONFIG, indent=2, sort_keys=True)
+    if not config_path.exists() or config_path.read_text() != payload:
+        staging = config_dir / f".{TINY_MODEL_NAME}.{os.getpid()}.json"
+        staging.write_text(payload)
+        os.replace(staging, config_path)
+    open_clip.add_model_config(config_path)
+
+
+class Encoder:
+    """A loaded CLIP model plus the preprocessing that matches it. Build with create_encoder()."""
+
+    def __init__(
+        self,
+        *,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        config: EncoderConfig,
+        device: torch.device,
+        precision: str,
+        image_size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        model_id: str,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+        self.device = device
+        self.precision = precision
+        self.image_size = image_size
+        self.model_id = model_id
+        self.batch_size = config.batch_size
+        self.has_text_alignment = not config.uses_random_weights
+        self._input_dtype = next(model.visual.parameters()).dtype
+        self._mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self._std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self.embed_dim = int(self._probe_dim())
+
+    def __repr__(self) -> str:
+        return f"Encoder({self.model_id!r}, device={self.device}, precision={self.precision}, batch_size={self.batch_size})"
+
+    def _probe_dim(self) -> int:
+        projection = getattr(self.model.visual, "output_dim", None)
+        if projection:
+            return int(projection)
+        return int(
+            self.encode_images(np.zeros((1, self.image_size, self.image_size, 3), np.uint8)).shape[
+                1
+            ]
+        )
+
+    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, H, W, 3) on any device -> normalised (N, 3, S, S) model input on the device."""
+        images = frames.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
+        height, width = images.shape[-2:]
+        if (height, width) != (self.image_size, self.image_size):
+            # Frames not sampled at the model's size: same resize + centre crop, done on the device.
+            scale = self.image_size / min(height, width)
+            new_size = (
+                max(self.image_size, round(height * scale)),
+                max(self.image_size, round(width * scale)),
+            )
+            images = F.interpolate(
+                images, size=new_size, mode="bicubic", antialias=True, align_corners=False
+            )
+            top = int(round((new_size[0] - self.image_size) / 2.0))
+            left = int(round((new_size[1] - self.image_size) / 2.0))
+            images = images[
+                :, :, top : top + self.image_size, left : left + self.image_size
+            ].clamp_(0.0, 1.0)
+        return ((images - self._mean) / self._std).to(self._input_dtype)
+
+    @torch.inference_mode()
+    def encode_images(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 RGB frames (N, H, W, 3) -> float32 (N, dim), each row L2-normalised."""
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(
+                f"expected uint8 frames shaped (N, H, W, 3), got {frames.dtype} {frames.shape}"
+            )
+        if len(frames) == 0:
+            return np.zeros((0, self.embed_dim), dtype=np.float32)
+        host = torch.from_numpy(np.ascontiguousarray(frames))
+        if self.device.type == "cuda":
+            host = host.pin_memory()  # lets the copy overlap with the previous batch's compute
+        return self._batched(host, lambda batch: self.model.encode_image(self.preprocess(batch)))
+
+    @torch.inference_mode()
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts -> float32 (N, dim), L2-normalised. Meaningless when has_text_alignment is False."""
+        if len(texts) == 0:
+            return np.zeros((0, self.embed_dim), dtype=np.float32)
+        tokens = self.tokenizer(list(texts))
+        return self._batched(tokens, lambda batch: self.model.encode_text(batch.to(self.device)))
+
+    def _batched(self, inputs: torch.Tensor, forward: Any) -> np.ndarray:
+        outputs: list[np.ndarray] = []
+        start = 0
+        while start < len(inputs):
+            batch = inputs[start : start + self.batch_size]
+            try:
+                features = forward(batch)
+            except torch.OutOfMemoryError:
+                if self.batch_size == 1:
+                    raise
+                # Another process (or a bigger model) took the memory: retry smaller, and keep the
+                # smaller size for the rest of this process's life.
+                self.batch_size = max(1, self.batch_size // 2)
+                logger.warning(
+                    "CUDA out of memory; encoder batch size lowered to %d", self.batch_size
+                )
+                torch.cuda.empty_cache()
+                continue
+            features = F.normalize(features.float(), dim=-1)
+            outputs.append(features.cpu().numpy().astype(np.float32, copy=False))
+            start += len(batch)
+        return np.concatenate(outputs, axis=0)
+
+
+def _pretrained_id(config: EncoderConfig) -> str:
+    if config.uses_random_weights:
+        return f"random{RANDOM_WEIGHTS_SEED}"
+    assert config.pretrained is not None
+    if os.path.isfile(config.pretrained):
+        # Content, not path: the same weights moved elsewhere keep their cached embeddings.
+        digest = hashlib.sha256()
+        with open(config.pretrained, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(chunk)
+        return f"file-{digest.hexdigest()[:16]}"
+    return config.pretrained
+
+
+def _names_a_file(pretrained: str | None) -> bool:
+    if not pretrained:
+        return False
+    return os.sep in pretrained or pretrained.endswith(
+        (".bin", ".pt", ".pth", ".safetensors", ".npz")
+    )
+
+
+def _unavailable_message(config: EncoderConfig, cause: BaseException | str) -> str:
+    """One message: what failed, then exactly what to set."""
+    cause_text = " ".join(str(cause).split())
+    default_tag = EncoderConfig.pretrained
+    if _names_a_file(config.pretrained):
+        if isinstance(cause, BaseException):
+            # torch's own text for a bad file is a paragraph about weights_only; the type is enough.
+            cause_text = f"not a valid PyTorch or safetensors weights file, {type(cause).__name__}"
+        return (
+            f"CLIP weights file {config.pretrained!r} for model {config.model_name!r} could not be loaded "
+            f"({cause_text}). To fix, do one of: set {ENV_PRETRAINED} to the path of a valid local weights "
+            f"file for {config.model_name}; or set {ENV_MODEL}={TINY_MODEL_NAME} for the offline demo "
+            f"(random weights, no text search); or unset {ENV_PRETRAINED} (default {default_tag!r}) and give "
+            f"this machine network access to huggingface.co so open_clip can download the weights."
+        )
+    cache = config.cache_dir or "open_clip's default cache (~/.cache/huggingface)"
+    return (
+        f"CLIP weights {config.model_name!r} / {config.pretrained!r} could not be loaded ({cause_text[:300]}). "
+        f"To fix, do one of: set {ENV_PRETRAINED} to the path of a local weights file for "
+        f"{config.model_name}; or set {ENV_MODEL}={TINY_MODEL_NAME} for the offline demo (random weights, "
+        f"no text search); or give this machine network access to huggingface.co so open_clip can download "
+        f"{config.pretrained!r} into {cache}."
+    )
+
+
+def create_encoder(config: EncoderConfig) -> Encoder:
+    """Build the encoder described by ``config`` (eval mode, on its device). Slow: use get_encoder."""
+    import open_clip
+
+    config.validate()
+    register_tiny_model()
+    if config.model_name not in open_clip.list_models():
+        raise EncoderUnavailableError(
+            f"Unknown CLIP model {config.model_name!r}. Set {ENV_MODEL} to one of open_clip's models "
+            f"(e.g. ViT-B-32) or {TINY_MODEL_NAME}."
+        )
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    pretrained = None if config.uses_random_weights else config.pretrained
+    if _names_a_file(pretrained) and not os.path.isfile(str(pretrained)):
+        raise EncoderUnavailableError(_unavailable_message(config, "no such file"))
+    if config.cache_dir:
+        Path(config.cache_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        # Seed inside a forked RNG: random-weight models then come out identical in every process
+        # without disturbing anyone else's random state. Pretrained weights overwrite the init.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_WEIGHTS_SEED)
+            model, _, eval_transform = open_clip.create_model_and_transforms(
+                config.model_name,
+                pretrained=pretrained,
+                device=device,
+                precision=precision,
+                cache_dir=config.cache_dir,
+            )
+    except Exception as error:  # open_clip reports download/parse failures as assorted types
+        raise EncoderUnavailableError(_unavailable_message(config, error)) from error
+    model.eval()
+    preprocess_cfg = open_clip.get_model_preprocess_cfg(model)
+    size = preprocess_cfg.get("size", 224)
+    image_size = int(size[0] if isinstance(size, list | tuple) else size)
+    tokenizer = open_clip.get_tokenizer(config.model_name)
+    encoder = Encoder(
+        model=model,
+        tokenizer=tokenizer,
+        config=config,
+        device=device,
+        precision=precision,
+        image_size=image_size,
+        mean=tuple(preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)),
+        std=tuple(preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD)),
+        model_id=f"{config.model_name}/{_pretrained_id(config)}",
+    )
+    encoder.eval_transform = eval_transform  # open_clip's PIL transform, for baselines and checks
+    logger.info("loaded %r", encoder)
+    return encoder
+
+
+@functools.lru_cache(maxsize=4)
+def get_encoder(config: EncoderConfig) -> Encoder:
+    """The process-wide encoder for ``config`` (loaded once; EncoderConfig is hashable)."""
+    return create_encoder(config)

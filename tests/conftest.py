@@ -1,0 +1,142 @@
+"""Shared fixtures: real test media, real services, a real Celery worker process.
+
+Integration tests (marker ``integration``) need PostgreSQL and Redis. With CI=true a
+missing service fails them; otherwise they skip with a message saying what to start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.media import build_media
+
+REPO = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_media(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture
+def library_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "library"
+    root.mkdir()
+    return root
+
+
+def _service_problem() -> str | None:
+    from django.conf import settings
+    from django.db import connection
+
+    problems = []
+    if connection.vendor != "postgresql":
+        problems.append(
+            "PostgreSQL (start it, or set DATABASE_URL=postgres://postgres@127.0.0.1:5432/vidsort)"
+        )
+    broker = settings.CELERY_BROKER_URL
+    if not broker.startswith("redis"):
+        problems.append("Redis (set CELERY_BROKER_URL=redis://127.0.0.1:6379/15)")
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
+        except redis.RedisError as exc:
+            problems.append(f"Redis at {broker} ({exc})")
+    return "; ".join(problems) or None
+
+
+@pytest.fixture(scope="session")
+def real_services() -> None:
+    problem = _service_problem()
+    if problem is None:
+        return
+    message = f"integration test needs {problem}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: missing services fail the run)", pytrace=False)
+    pytest.skip(message)
+
+
+def _die_with_parent() -> None:
+    """Runs in the worker child: if pytest is killed, the worker goes too (Linux)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _database_url_for_worker() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    user = s.get("USER") or "postgres"
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    real_services: None, django_db_setup: None, django_db_blocker, tmp_path_factory
+) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process on Redis, using the test database."""
+    import redis
+    from django.conf import settings
+
+    from vidsort_site.celery import app
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with django_db_blocker.unblock():
+        env = os.environ | {
+            "DATABASE_URL": _database_url_for_worker(),
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "VIDSORT_DATA_DIR": str(settings.DATA_DIR),
+            "PYTHONUNBUFFERED": "1",
+        }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "vidsort_site", "worker", "-Q", "default,gpu",
+         "--concurrency", "1", "--without-mingle", "--without-gossip", "-n",
+         f"test-{os.getpid()}@%h", "--loglevel", "INFO", "--logfile", str(log)],
+        cwd=REPO, env=env, start_new_session=True, preexec_fn=_die_with_parent,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"celery worker exited: {log.read_text() if log.exists() else ''}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        process.kill()
+        pytest.fail("celery worker did not answer a ping within 60 s")
+    process.log_path = log  # type: ignore[attr-defined]
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def copy_into(library: Path, source: Path, rel: str) -> Path:
+    target = library / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+@pytest.fixture
+def copy_video():
+    return copy_into
