@@ -92,6 +92,9 @@ class Video(models.Model):
     rotation = models.SmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
     error = models.TextField(blank=True)
+    extract_error = models.TextField(
+        blank=True, help_text="Why feature extraction failed for this file (it is retried when the file changes)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -314,3 +317,72 @@ class LabelEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.video_id}: {self.from_name or '(unsorted)'} → {self.to_name or '(unsorted)'}"
+
+
+class TextEmbedding(models.Model):
+    """CLIP text vectors for zero-shot prompts, cached per (prompt, model)."""
+
+    model_id = models.CharField(max_length=200)
+    prompt = models.CharField(max_length=500)
+    vector = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_id", "prompt"], name="textembedding_unique"),
+        ]
+
+
+class MoveIntent(models.Model):
+    """The sort journal: a row committed before the disk is touched, closed after.
+
+    An intent still open after a crash tells `vidsort_reconcile` exactly which file was
+    being moved where, so it can finish or roll back the move without guessing.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        DONE = "done", "done"
+        ROLLED_BACK = "rolled-back", "rolled back"
+        FAILED = "failed", "failed"
+        ALERT = "alert", "alert (file not found at either end)"
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="move_intents")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    route = models.CharField(max_length=16, choices=LabelEvent.Route.choices)
+    from_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    src_path = models.CharField(max_length=4096)
+    dst_path = models.CharField(max_length=4096)
+    tmp_path = models.CharField(max_length=4096, blank=True)
+    content_hash = models.CharField(max_length=80, blank=True)
+    size = models.BigIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    step = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state"], name="moveintent_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.src_path} → {self.dst_path} ({self.state})"
+
+
+class UserPreference(models.Model):
+    """Per-user player settings (queue order…)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vidsort_preference"
+    )
+    queue_order = models.CharField(max_length=32, default="uncertainty+diversity")
+    updated_at = models.DateTimeField(auto_now=True)

@@ -6,5 +6,6 @@ admin.site.site_title = "VidSort"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("labeling.api.urls")),
     path("", include("labeling.urls")),
 ]

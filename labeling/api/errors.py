@@ -1,0 +1,59 @@
+"""One error shape for the whole API: {"error": code, "detail": message}.
+
+DRF's default shapes vary by exception ({"detail": …}, {"field": [...]}); scripts want
+one thing to parse. Unexpected exceptions still propagate (and are logged) so bugs are
+not hidden, but every anticipated bad input maps to a 4xx here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "unprocessable"
+    default_detail = "The request is well-formed but cannot be carried out."
+
+
+def _flatten(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_flatten(item) for item in detail)
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.messages)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        code = "invalid"
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        code = codes if isinstance(codes, str) else "invalid"
+    body = {"error": code, "detail": _flatten(response.data)}
+    if isinstance(response.data, dict) and isinstance(exc, exceptions.ValidationError):
+        body["fields"] = response.data
+    response.data = body
+    return response

@@ -1,0 +1,10 @@
+"""The REST API under /api/. Each resource module exposes `urlpatterns`.
+
+Paths are declared without a trailing slash and also answer with one (`/api/videos` and
+`/api/videos/`), matching the script VidSort replaces and DRF habits alike.
+"""
+
+from __future__ import annotations
+
+urlpatterns: list = [
+]
