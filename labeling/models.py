@@ -332,6 +332,9 @@ class TextEmbedding(models.Model):
             models.UniqueConstraint(fields=["model_id", "prompt"], name="textembedding_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.prompt!r} ({self.model_id})"
+
 
 class MoveIntent(models.Model):
     """The sort journal: a row committed before the disk is touched, closed after.
@@ -386,3 +389,6 @@ class UserPreference(models.Model):
     )
     queue_order = models.CharField(max_length=32, default="uncertainty+diversity")
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.queue_order}"
