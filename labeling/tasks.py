@@ -1,4 +1,8 @@
-"""Celery tasks: thin wrappers that take ids and call services."""
+"""Celery tasks: thin wrappers that take ids and call services.
+
+Every task is safe to run twice (acks_late re-delivers after a worker dies): stages claim
+their work with conditional UPDATEs and stop quietly when the job is no longer theirs.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ import logging
 from dataclasses import asdict
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from labeling.models import Job, Library
+from labeling.services import retrain
 from labeling.services.jobs import JobProgress, job_create, job_fail, job_start, job_succeed
 from labeling.services.scan import library_scan
 
@@ -32,3 +38,60 @@ def library_scan_task(library_id: int, job_id: int | None = None) -> None:
         job_fail(job=job, error=str(exc))
         raise
     job_succeed(job=job, metrics={"scan": asdict(report) | {"warnings": report.warnings[:50]}})
+
+
+def _run_stage(job_id: int, stage, *args):
+    try:
+        return stage(job_id, *args)
+    except retrain.JobStopped as exc:
+        logger.info("job %s: %s", job_id, exc)
+        return None
+    except SoftTimeLimitExceeded:
+        retrain.stage_fail(job_id, "the stage ran past its time limit")
+        return None
+    except Exception as exc:
+        logger.exception("job %s failed", job_id)
+        retrain.stage_fail(job_id, retrain.human_error(exc))
+        return None
+
+
+@shared_task(name="labeling.tasks.retrain_scan_task", acks_late=True,
+             soft_time_limit=3600, time_limit=3700)
+def retrain_scan_task(job_id: int) -> None:
+    chunks = _run_stage(job_id, retrain.stage_scan)
+    if chunks is None:
+        return
+    if not chunks:
+        if _run_stage(job_id, retrain.extract_finish_if_done):
+            retrain_train_task.delay(job_id)
+        return
+    for video_ids in chunks:
+        embeddings_extract_chunk.delay(job_id, video_ids)
+
+
+@shared_task(name="labeling.tasks.embeddings_extract_chunk", acks_late=True,
+             soft_time_limit=1800, time_limit=1900)
+def embeddings_extract_chunk(job_id: int, video_ids: list[int]) -> None:
+    if _run_stage(job_id, retrain.stage_extract_chunk, video_ids):
+        retrain_train_task.delay(job_id)
+
+
+@shared_task(name="labeling.tasks.retrain_train_task", acks_late=True,
+             soft_time_limit=1800, time_limit=1900)
+def retrain_train_task(job_id: int) -> None:
+    job = Job.objects.filter(pk=job_id).first()
+    _run_stage(job_id, retrain.stage_train)
+    job = Job.objects.filter(pk=job_id).first()
+    if job is not None and job.state == Job.State.RUNNING and job.stage == Job.Stage.PREDICT:
+        predictions_compute_task.delay(job_id)
+
+
+@shared_task(name="labeling.tasks.predictions_compute", acks_late=True,
+             soft_time_limit=1800, time_limit=1900)
+def predictions_compute_task(job_id: int) -> None:
+    _run_stage(job_id, retrain.stage_predict)
+
+
+@shared_task(name="labeling.tasks.jobs_mark_lost", soft_time_limit=60, time_limit=90)
+def jobs_mark_lost_task() -> int:
+    return retrain.jobs_mark_lost()

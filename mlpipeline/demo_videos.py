@@ -47,8 +47,10 @@ def plan_demo(*, videos: int, seed: int = 7, sorted_share: float = 0.3) -> list[
     names = list(CATEGORIES)
     clips: list[DemoClip] = []
     for index in range(videos):
-        # Round-robin with a skew so class balance matters in the queue.
-        category = names[index % len(names)] if rng.random() < 0.8 else names[0]
+        # Round-robin with a skew so class balance matters in the queue; the first two
+        # rounds are pre-sorted so every category starts with two labels.
+        seeded = index < 2 * len(names)
+        category = names[index % len(names)] if seeded or rng.random() < 0.8 else names[0]
         portrait = rng.random() < 0.6
         short_side = int(rng.choice([144, 180, 240]))
         long_side = short_side * 16 // 9 // 2 * 2
@@ -57,7 +59,7 @@ def plan_demo(*, videos: int, seed: int = 7, sorted_share: float = 0.3) -> list[
             DemoClip(
                 category=category,
                 filename=f"{category}_{index:05d}.mp4",
-                sorted=bool(rng.random() < sorted_share),
+                sorted=bool(rng.random() < sorted_share) or seeded,
                 width=width,
                 height=height,
                 seconds=float(rng.uniform(2.0, 6.0)),

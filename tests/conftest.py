@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -87,47 +86,93 @@ def _database_url_for_worker() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{s['NAME']}"
 
 
+class WorkerProcess:
+    """A real `celery worker` subprocess (its own session, so it can be SIGKILLed whole)."""
+
+    def __init__(self, env: dict[str, str], log: Path, name: str) -> None:
+        self.log_path = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "vidsort_site", "worker", "-Q", "default,gpu",
+             "--concurrency", "1", "--without-mingle", "--without-gossip", "-n", name,
+             "--loglevel", "INFO", "--logfile", str(log)],
+            cwd=REPO, env=env, start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        self.pid = self.process.pid
+
+    def wait_ready(self, app, name: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"celery worker exited: {self.log_text()}")
+            replies = app.control.ping(timeout=0.5) or []
+            if any(name.replace("%h", "") in key for reply in replies for key in reply):
+                return
+        self.kill()
+        pytest.fail(f"celery worker did not answer a ping within {timeout} s: {self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
-def celery_worker_process(
-    real_services: None, django_db_setup: None, django_db_blocker, tmp_path_factory
-) -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process on Redis, using the test database."""
+def _worker_database_url(real_services: None, django_db_setup: None, django_db_blocker) -> str:
+    with django_db_blocker.unblock():
+        return _database_url_for_worker()
+
+
+@pytest.fixture
+def worker_factory(_worker_database_url: str, tmp_path_factory):
+    """Start real Celery worker processes on Redis against the test database.
+
+    Function-scoped: each test gets workers nobody else's tasks can land on, and they
+    are stopped (and the queues emptied) when the test ends.
+    """
     import redis
     from django.conf import settings
 
     from vidsort_site.celery import app
 
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with django_db_blocker.unblock():
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.flushdb()
+    database_url = _worker_database_url
+    started: list[WorkerProcess] = []
+
+    def start(**extra_env: str) -> WorkerProcess:
+        name = f"test-{os.getpid()}-{len(started)}@%h"
         env = os.environ | {
-            "DATABASE_URL": _database_url_for_worker(),
+            "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "VIDSORT_DATA_DIR": str(settings.DATA_DIR),
+            "VIDSORT_HEARTBEAT_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
-        }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "vidsort_site", "worker", "-Q", "default,gpu",
-         "--concurrency", "1", "--without-mingle", "--without-gossip", "-n",
-         f"test-{os.getpid()}@%h", "--loglevel", "INFO", "--logfile", str(log)],
-        cwd=REPO, env=env, start_new_session=True, preexec_fn=_die_with_parent,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"celery worker exited: {log.read_text() if log.exists() else ''}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
-        process.kill()
-        pytest.fail("celery worker did not answer a ping within 60 s")
-    process.log_path = log  # type: ignore[attr-defined]
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        } | extra_env
+        log = tmp_path_factory.mktemp("worker") / "worker.log"
+        worker = WorkerProcess(env, log, name)
+        started.append(worker)
+        worker.wait_ready(app, name.split("@")[0])
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill(signal.SIGTERM)
+    broker.flushdb()
+
+
+@pytest.fixture
+def celery_worker_process(worker_factory) -> WorkerProcess:
+    """A worker with the default settings for one test."""
+    return worker_factory()
 
 
 def copy_into(library: Path, source: Path, rel: str) -> Path:

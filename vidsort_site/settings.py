@@ -260,6 +260,13 @@ CELERY_TASK_ROUTES = {
     "labeling.tasks.embeddings_extract_chunk": {"queue": "gpu"},
     "labeling.tasks.predictions_compute": {"queue": "gpu"},
 }
+if _broker_scheme.startswith("redis"):
+    # Longer than the longest hard time limit (scan: 3700 s), or Redis would re-deliver a
+    # task that is still running to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+CELERY_BEAT_SCHEDULE = {
+    "mark-lost-jobs": {"task": "labeling.tasks.jobs_mark_lost", "schedule": 30.0},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -269,11 +276,19 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # --- VidSort ---------------------------------------------------------------------------
 
 VIDSORT_CLIP_MODEL = env_str("VIDSORT_CLIP_MODEL", "ViT-B-32")
-VIDSORT_CLIP_PRETRAINED = env_str("VIDSORT_CLIP_PRETRAINED", "laion2b_s34b_b79k")
+# The tiny offline/test model exists only with random weights, so its default is none.
+VIDSORT_CLIP_PRETRAINED = env_str(
+    "VIDSORT_CLIP_PRETRAINED", "" if VIDSORT_CLIP_MODEL == "vidsort-tiny" else "laion2b_s34b_b79k"
+)
 VIDSORT_DEVICE = env_choice("VIDSORT_DEVICE", "auto", ("auto", "cuda", "mps", "cpu"))
 VIDSORT_FRAMES = env_int("VIDSORT_FRAMES", 8, minimum=1)
+VIDSORT_SAMPLING = env_choice("VIDSORT_SAMPLING", "fast", ("fast", "exact"))
+VIDSORT_BATCH_SIZE = env_int("VIDSORT_BATCH_SIZE", 64, minimum=1)
 VIDSORT_MODEL_CACHE = Path(env_str("VIDSORT_MODEL_CACHE", str(DATA_DIR / "models")))
 VIDSORT_SCAN_WORKERS = env_int("VIDSORT_SCAN_WORKERS", os.cpu_count() or 2, minimum=1)
+VIDSORT_JOB_STALE_SECONDS = env_int("VIDSORT_JOB_STALE_SECONDS", 120, minimum=2)
+VIDSORT_HEARTBEAT_SECONDS = env_float("VIDSORT_HEARTBEAT_SECONDS", 10.0, minimum=0.1, maximum=3600)
+VIDSORT_AUTO_RETRAIN_LABELS = env_int("VIDSORT_AUTO_RETRAIN_LABELS", 0, minimum=0)
 VIDSORT_HASH = env_choice("VIDSORT_HASH", "sampled", ("sampled", "full"))
 VIDSORT_LOW_CONFIDENCE = env_float("VIDSORT_LOW_CONFIDENCE", 0.70, minimum=0.0, maximum=1.0)
 
@@ -283,7 +298,25 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "labeling": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO")},
-        "mlpipeline": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO")},
+        "labeling": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
+                     "propagate": False},
+        "mlpipeline": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
+                       "propagate": False},
     },
 }
+
+# --- Deployment behind nginx (docs/deploy.md) ------------------------------------------
+# When set (the docker-compose stack sets /_protected/library), the video view authorises
+# the request and answers with X-Accel-Redirect: <prefix>/<path in VIDSORT_LIBRARY>, and
+# nginx's internal location of that prefix sends the bytes and handles Range. Empty (the
+# embedded default): Django streams the bytes itself.
+VIDSORT_ACCEL_REDIRECT_PREFIX = env_str("VIDSORT_ACCEL_REDIRECT_PREFIX", "").strip().rstrip("/")
+if VIDSORT_ACCEL_REDIRECT_PREFIX and (
+    not VIDSORT_ACCEL_REDIRECT_PREFIX.startswith("/")
+    or any(ch in VIDSORT_ACCEL_REDIRECT_PREFIX for ch in "?#%\\ ")
+):
+    raise ImproperlyConfigured(
+        f"VIDSORT_ACCEL_REDIRECT_PREFIX={VIDSORT_ACCEL_REDIRECT_PREFIX!r} must be a URL path "
+        "starting with '/' (e.g. /_protected/library), matching nginx's internal location."
+    )
+# --- End of deployment settings ---------------------------------------------------------

@@ -6,5 +6,9 @@ Paths are declared without a trailing slash and also answer with one (`/api/vide
 
 from __future__ import annotations
 
+from labeling.api import jobs, sorting
+
 urlpatterns: list = [
+    *jobs.urlpatterns,
+    *sorting.urlpatterns,  # sort, sort/bulk, undo, autofile
 ]

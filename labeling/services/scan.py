@@ -173,6 +173,7 @@ def _apply_probe(video: Video, result: ProbeResult) -> None:
     video.size = disk.size
     video.mtime_ns = disk.mtime_ns
     video.content_hash = result.content_hash
+    video.extract_error = ""  # the file changed: give extraction another chance
     info = result.info
     if info is None:
         video.status = Video.Status.UNREADABLE
@@ -192,7 +193,7 @@ def _apply_probe(video: Video, result: ProbeResult) -> None:
 PROBED_FIELDS = [
     "size", "mtime_ns", "content_hash", "status", "error", "duration", "fps",
     "frame_count", "width", "height", "codec", "rotation", "path", "filename", "folder",
-    "updated_at",
+    "extract_error", "updated_at",
 ]
 
 

@@ -1,0 +1,177 @@
+"""Feature extraction: store CLIP embeddings for videos, each piece of content once.
+
+Embeddings are keyed by (video, model id) and remember the content hash they came from.
+A file moved or renamed keeps its Video row (the scan follows it by hash), so it keeps its
+embedding; a duplicate file (same hash) copies the vectors of its twin instead of being
+decoded again; a changed file (new hash) is extracted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from labeling.models import Embedding, Library, Video
+from mlpipeline.embeddings import ExtractionProgress, extract_embeddings, pack_vector
+from mlpipeline.encoder import Encoder, EncoderConfig, get_encoder
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 256  # videos per Celery task: big enough to amortise pool start-up
+
+
+def encoder_config() -> EncoderConfig:
+    return EncoderConfig(
+        model_name=settings.VIDSORT_CLIP_MODEL,
+        pretrained=settings.VIDSORT_CLIP_PRETRAINED,
+        device=settings.VIDSORT_DEVICE,
+        batch_size=settings.VIDSORT_BATCH_SIZE,
+        cache_dir=str(settings.VIDSORT_MODEL_CACHE),
+    )
+
+
+def encoder_get() -> Encoder:
+    """The encoder for the configured model, loaded once per process (never at web start)."""
+    return get_encoder(encoder_config())
+
+
+@dataclass(slots=True)
+class ExtractReport:
+    requested: int = 0
+    extracted: int = 0
+    copied: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"{self.requested} videos: {self.extracted} extracted, {self.copied} copied from "
+            f"duplicates, {self.skipped} already done, {self.failed} failed"
+        )
+
+
+def videos_needing_embeddings(*, library: Library, model_id: str) -> QuerySet[Video]:
+    """Playable videos with no embedding of the current content for ``model_id``.
+
+    A video whose extraction failed is not retried until its file changes (the scan then
+    clears ``extract_error``).
+    """
+    current = Embedding.objects.filter(
+        video=OuterRef("pk"), model_id=model_id, content_hash=OuterRef("content_hash")
+    )
+    return (
+        Video.objects.filter(library=library, status=Video.Status.OK, extract_error="")
+        .exclude(Exists(current))
+        .order_by("pk")
+    )
+
+
+def chunked(ids: list[int], size: int = CHUNK_SIZE) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def embeddings_extract(
+    *,
+    video_ids: list[int],
+    encoder: Encoder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> ExtractReport:
+    """Extract and store embeddings for these videos; safe to run twice (idempotent)."""
+    encoder = encoder or encoder_get()
+    model_id = encoder.model_id
+    report = ExtractReport(requested=len(video_ids))
+    videos = list(Video.objects.filter(pk__in=video_ids).select_related("library").order_by("pk"))
+    todo: list[Video] = []
+    for video in videos:
+        current = Embedding.objects.filter(
+            video=video, model_id=model_id, content_hash=video.content_hash
+        ).exists()
+        if current or video.status != Video.Status.OK:
+            report.skipped += 1
+        else:
+            todo.append(video)
+
+    # Duplicates: one decode per content hash; twins already embedded are copied.
+    by_hash: dict[str, list[Video]] = {}
+    for video in todo:
+        by_hash.setdefault(video.content_hash, []).append(video)
+    existing = {
+        e.content_hash: e
+        for e in Embedding.objects.filter(model_id=model_id, content_hash__in=list(by_hash))
+    }
+    to_extract: list[tuple[str, str]] = []
+    for content_hash, group in by_hash.items():
+        twin = existing.get(content_hash)
+        if twin is not None:
+            for video in group:
+                _embedding_store(video, model_id, twin.dim, twin.vector, twin.frame_vectors,
+                                 twin.frame_times)
+                report.copied += 1
+        else:
+            first = group[0]
+            to_extract.append((content_hash, f"{first.library.root}/{first.path}"))
+
+    done_before = report.skipped + report.copied
+
+    def on_progress(p: ExtractionProgress) -> None:
+        if progress is not None:
+            progress(done_before + _videos_done(by_hash, to_extract, p.done), report.requested)
+
+    results = extract_embeddings(
+        to_extract,
+        encoder=encoder,
+        num_frames=settings.VIDSORT_FRAMES,
+        mode=settings.VIDSORT_SAMPLING,
+        workers=workers,
+        progress=on_progress,
+    )
+    for result in results:
+        group = by_hash[result.key]
+        if not result.ok:
+            Video.objects.filter(pk__in=[v.pk for v in group]).update(extract_error=result.error)
+            for video in group:
+                report.errors[video.pk] = result.error
+                report.failed += 1
+            logger.warning("extract %s: %s", group[0].path, result.error)
+            continue
+        vector = pack_vector(result.vector)
+        frames = pack_vector(result.frame_vectors)
+        times = [float(t) for t in result.timestamps]
+        for video in group:
+            _embedding_store(video, model_id, int(result.vector.shape[0]), vector, frames, times)
+            report.extracted += 1
+    if progress is not None:
+        progress(report.requested, report.requested)
+    logger.info("extract: %s", report.summary())
+    return report
+
+
+def _videos_done(by_hash: dict[str, list[Video]], to_extract: list, hashes_done: int) -> int:
+    return sum(len(by_hash[key]) for key, _ in to_extract[:hashes_done])
+
+
+def _embedding_store(
+    video: Video, model_id: str, dim: int, vector: bytes, frames: bytes, times: list[float]
+) -> None:
+    # update_or_create on the unique (video, model_id): two workers that both embedded
+    # the same video (a task delivered twice) converge on one row.
+    with transaction.atomic():
+        Embedding.objects.update_or_create(
+            video=video,
+            model_id=model_id,
+            defaults={
+                "content_hash": video.content_hash,
+                "dim": dim,
+                "vector": vector,
+                "frame_vectors": frames,
+                "frame_times": times,
+            },
+        )

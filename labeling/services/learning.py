@@ -1,0 +1,364 @@
+"""Training and prediction on stored embeddings (the algorithms live in mlpipeline).
+
+A classifier version is written inactive; `predictions_compute` writes that version's
+predictions and activates it in one transaction, so a reader sees either the previous
+version with all its predictions or the new one with all of its own, never a mix.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from labeling.models import (
+    Classifier,
+    Embedding,
+    Folder,
+    LabelEvent,
+    Library,
+    Prediction,
+    TextEmbedding,
+    Video,
+)
+from mlpipeline.blend import predict_blended, summarise
+from mlpipeline.classifier import NotEnoughLabelsError, TrainedClassifier, train_classifier
+from mlpipeline.embeddings import pack_vector, unpack_vector
+from mlpipeline.encoder import Encoder
+from mlpipeline.segments import find_segments
+from mlpipeline.zeroshot import ZeroShotModel, build_zero_shot_model, calibrate_zero_shot
+
+logger = logging.getLogger(__name__)
+
+TOP_K = 3
+SEGMENT_THRESHOLD = 0.5
+PREDICT_BATCH = 2000
+KEEP_PREDICTION_VERSIONS = 5  # older versions' predictions are pruned (their classifiers stay)
+
+
+class TrainingError(Exception):
+    """Training cannot run; the message is for the user."""
+
+
+# --- Data ----------------------------------------------------------------------------
+
+
+def labelled_embeddings(*, library: Library, model_id: str) -> tuple[list[int], np.ndarray, list[int]]:
+    """(video ids, X, folder ids) of sorted videos with a current embedding, by video id.
+
+    Undone sorts need no special case: undo moves the file back, so Video.folder no
+    longer carries the undone label.
+    """
+    rows = (
+        Embedding.objects.filter(
+            video__library=library,
+            video__folder__isnull=False,
+            video__status=Video.Status.OK,
+            model_id=model_id,
+            content_hash=F("video__content_hash"),
+        )
+        .order_by("video_id")
+        .values_list("video_id", "video__folder_id", "vector")
+    )
+    ids, folders, vectors = [], [], []
+    for video_id, folder_id, vector in rows:
+        ids.append(video_id)
+        folders.append(folder_id)
+        vectors.append(unpack_vector(vector))
+    X = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
+    return ids, X, folders
+
+
+def _unsorted_embeddings(
+    *, library: Library, model_id: str, batch: int = PREDICT_BATCH
+) -> Iterator[list[tuple[Video, Embedding]]]:
+    queryset = (
+        Embedding.objects.filter(
+            video__library=library,
+            video__folder__isnull=True,
+            video__status=Video.Status.OK,
+            model_id=model_id,
+            content_hash=F("video__content_hash"),
+        )
+        .select_related("video")
+        .order_by("video_id")
+    )
+    chunk: list[tuple[Video, Embedding]] = []
+    for embedding in queryset.iterator(chunk_size=batch):
+        chunk.append((embedding.video, embedding))
+        if len(chunk) == batch:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class DatabaseTextCache:
+    """zeroshot's (prompt, model_id) -> vector cache, backed by the TextEmbedding table."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        self._vectors = {
+            (t.prompt, model_id): unpack_vector(t.vector)
+            for t in TextEmbedding.objects.filter(model_id=model_id)
+        }
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._vectors
+
+    def __getitem__(self, key: tuple[str, str]) -> np.ndarray:
+        return self._vectors[key]
+
+    def __setitem__(self, key: tuple[str, str], vector: np.ndarray) -> None:
+        prompt, model_id = key
+        TextEmbedding.objects.update_or_create(
+            model_id=model_id, prompt=prompt, defaults={"vector": pack_vector(vector)}
+        )
+        self._vectors[key] = np.asarray(vector, np.float32)
+
+
+def zero_shot_build(*, library: Library, encoder: Encoder | None) -> ZeroShotModel | None:
+    """Zero-shot over every folder, or None when the model has no text-image alignment."""
+    if encoder is None or not encoder.has_text_alignment:
+        return None
+    folders = list(Folder.objects.filter(library=library).order_by("pk"))
+    if not folders:
+        return None
+    return build_zero_shot_model(
+        folder_names={f.pk: f.name for f in folders},
+        folder_prompts={f.pk: f.prompts for f in folders if f.prompts},
+        encode_text=encoder.encode_text,
+        model_id=encoder.model_id,
+        cache=DatabaseTextCache(encoder.model_id),
+    )
+
+
+# --- Training ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TrainReport:
+    classifier: Classifier
+    metrics: dict
+
+
+def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
+    """Cross-validate, calibrate and store a new (inactive) classifier version."""
+    started = time.perf_counter()
+    model_id = encoder.model_id
+    ids, X, y = labelled_embeddings(library=library, model_id=model_id)
+    names = dict(Folder.objects.filter(library=library).values_list("pk", "name"))
+    counts = Counter(y)
+    zero_shot = zero_shot_build(library=library, encoder=encoder)
+    metrics: dict = {
+        "n_labels": len(ids),
+        "label_counts": {names[k]: v for k, v in sorted(counts.items())},
+        "zero_shot": zero_shot is not None,
+    }
+    if zero_shot is None:
+        metrics["zero_shot_note"] = (
+            f"zero-shot is off: {model_id} has no pretrained text-image alignment"
+        )
+    blob = b""
+    classes: list[int] = []
+    try:
+        result = train_classifier(X=X, y=y, metadata={"model_id": model_id})
+    except NotEnoughLabelsError as exc:
+        trainable = [names[k] for k, v in counts.items() if v >= 2]
+        if zero_shot is None:
+            raise TrainingError(_not_enough_labels_message(trainable, names)) from exc
+        metrics["excluded_folders"] = sorted(names[k] for k in counts if counts[k] < 2)
+        metrics["note"] = "zero-shot only: " + _not_enough_labels_message(trainable, names)
+    else:
+        blob = result.classifier.to_bytes()
+        classes = [int(c) for c in result.classifier.classes]
+        cv = result.metrics.to_dict()
+        for entry in cv["per_class"]:
+            entry["folder"] = names.get(entry["label"], str(entry["label"]))
+        cv["class_names"] = [names.get(c, str(c)) for c in cv["classes"]]
+        metrics.update(cv)
+        metrics["excluded_folders"] = sorted(names[k] for k in result.excluded_classes)
+        metrics["timings_seconds"] = result.timings_seconds
+    if zero_shot is not None and len(ids) >= 10:
+        calibrated = calibrate_zero_shot(zero_shot, X=X, y=y)
+        metrics["zero_shot_logit_scale"] = calibrated.logit_scale
+    metrics["train_seconds"] = round(time.perf_counter() - started, 3)
+
+    with transaction.atomic():
+        # Serialise version numbers per library (one retrain at a time anyway).
+        Library.objects.select_for_update().get(pk=library.pk)
+        version = (Classifier.objects.filter(library=library).aggregate(v=Max("version"))["v"] or 0) + 1
+        classifier = Classifier.objects.create(
+            library=library, version=version, model_id=model_id, blob=blob,
+            classes=classes, metrics=metrics, is_active=False,
+        )
+    logger.info("trained classifier v%s on %s labels", version, len(ids))
+    return TrainReport(classifier=classifier, metrics=metrics)
+
+
+def _not_enough_labels_message(trainable: list[str], names: dict[int, str]) -> str:
+    if not names:
+        return "no folders yet: create sub-folders in the library or sort some videos"
+    if not trainable:
+        return "no folder has 2 or more labelled videos; sort at least 2 videos into each of 2 folders"
+    return (
+        f"only one folder has labelled videos ({trainable[0]}); sort at least 2 videos "
+        "into another folder"
+    )
+
+
+# --- Prediction ----------------------------------------------------------------------
+
+
+def classifier_load(classifier: Classifier) -> TrainedClassifier | None:
+    blob = bytes(classifier.blob)
+    return TrainedClassifier.from_bytes(blob) if blob else None
+
+
+def predictions_compute(
+    *,
+    classifier: Classifier,
+    encoder: Encoder | None,
+    progress: Callable[[int, int], None] | None = None,
+    activate: bool = True,
+) -> int:
+    """Predict every unsorted video with this version; write atomically; activate it."""
+    library = classifier.library
+    trained = classifier_load(classifier)
+    zero_shot = zero_shot_build(library=library, encoder=encoder)
+    if zero_shot is not None and "zero_shot_logit_scale" in classifier.metrics:
+        zero_shot = zero_shot.with_logit_scale(classifier.metrics["zero_shot_logit_scale"])
+    if trained is None and zero_shot is None:
+        raise TrainingError("nothing to predict with: no trained classifier and no zero-shot")
+    folders = {f.pk: f for f in Folder.objects.filter(library=library)}
+    classes = sorted(folders) if zero_shot is not None else list(trained.classes)
+    label_counts = dict(
+        Counter(
+            Video.objects.filter(library=library, folder__isnull=False, status=Video.Status.OK)
+            .values_list("folder_id", flat=True)
+        )
+    )
+    total = Video.objects.filter(
+        library=library, folder__isnull=True, status=Video.Status.OK
+    ).count()
+    rows: list[Prediction] = []
+    done = 0
+    for chunk in _unsorted_embeddings(library=library, model_id=classifier.model_id):
+        X = np.stack([unpack_vector(e.vector) for _, e in chunk])
+        blended = predict_blended(
+            X=X, classes=classes, label_counts=label_counts, trained=trained, zero_shot=zero_shot
+        )
+        summaries = summarise(blended.probs, blended.classes, top_k=TOP_K, source=blended.source)
+        for (video, embedding), summary in zip(chunk, summaries, strict=True):
+            segments, ratio = _segments(
+                embedding, summary, blended.classes, label_counts, trained, zero_shot, video
+            )
+            rows.append(
+                Prediction(
+                    video=video,
+                    classifier_version=classifier.version,
+                    folder_id=summary.predicted,
+                    confidence=summary.confidence,
+                    margin=summary.margin,
+                    entropy=summary.entropy,
+                    source=summary.source or blended.source,
+                    top=[
+                        {"folder_id": fid, "folder": folders[fid].name, "probability": round(p, 6)}
+                        for fid, p in summary.top
+                    ],
+                    segments=segments,
+                    duration_ratio=ratio,
+                )
+            )
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+
+    with transaction.atomic():
+        Library.objects.select_for_update().get(pk=library.pk)
+        # Idempotent: a re-delivered task replaces its own version's rows.
+        Prediction.objects.filter(
+            video__library=library, classifier_version=classifier.version
+        ).delete()
+        Prediction.objects.bulk_create(rows, batch_size=1000)
+        if activate:
+            classifier_activate(classifier=classifier)
+    _predictions_prune(library=library)
+    if progress is not None:
+        progress(total, total)
+    return len(rows)
+
+
+def _segments(embedding, summary, classes, label_counts, trained, zero_shot, video):
+    frames = unpack_vector(embedding.frame_vectors, dim=embedding.dim).reshape(-1, embedding.dim)
+    if len(frames) == 0:
+        return [], None
+    per_frame = predict_blended(
+        X=frames, classes=classes, label_counts=label_counts, trained=trained, zero_shot=zero_shot
+    )
+    column = {c: j for j, c in enumerate(per_frame.classes)}
+    segments: list[dict] = []
+    ratio = None
+    for rank, (folder_id, _) in enumerate(summary.top):
+        result = find_segments(
+            scores=per_frame.probs[:, column[folder_id]],
+            timestamps=embedding.frame_times,
+            duration=video.duration,
+            threshold=SEGMENT_THRESHOLD,
+        )
+        if rank == 0:
+            ratio = round(result.duration_ratio, 4)
+        for seg in result.segments:
+            segments.append(
+                {"folder_id": folder_id, "start": round(seg.start, 3), "end": round(seg.end, 3),
+                 "score": round(seg.score, 4)}
+            )
+    return segments, ratio
+
+
+def classifier_activate(*, classifier: Classifier) -> None:
+    """Make this version the one the player and API read (also used for rollback)."""
+    with transaction.atomic():
+        Classifier.objects.filter(library=classifier.library, is_active=True).exclude(
+            pk=classifier.pk
+        ).update(is_active=False)
+        Classifier.objects.filter(pk=classifier.pk).update(is_active=True)
+        classifier.is_active = True
+
+
+def _predictions_prune(*, library: Library) -> None:
+    keep = list(
+        Classifier.objects.filter(library=library)
+        .order_by("-version")
+        .values_list("version", flat=True)[:KEEP_PREDICTION_VERSIONS]
+    )
+    active = Classifier.objects.filter(library=library, is_active=True).values_list("version", flat=True)
+    Prediction.objects.filter(video__library=library).exclude(
+        classifier_version__in=keep + list(active)
+    ).delete()
+
+
+# --- History -------------------------------------------------------------------------
+
+
+def live_accuracy(*, classifier: Classifier) -> dict:
+    """Share of sorts since this version was trained that agreed with the shown prediction."""
+    events = LabelEvent.objects.filter(
+        video__library=classifier.library,
+        created_at__gte=classifier.created_at,
+        predicted_folder__isnull=False,
+        undone_by__isnull=True,
+        route__in=[LabelEvent.Route.PLAYER, LabelEvent.Route.API, LabelEvent.Route.BULK],
+    )
+    total = events.count()
+    agreed = events.filter(to_folder=F("predicted_folder")).count()
+    return {"sorts": total, "agreed": agreed, "accuracy": agreed / total if total else None,
+            "since": classifier.created_at.isoformat() if classifier.created_at else None,
+            "computed_at": timezone.now().isoformat()}

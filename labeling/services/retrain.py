@@ -1,0 +1,314 @@
+"""Retrain jobs: scan -> extract (new videos only, in chunks) -> train -> predict.
+
+The Job row is the truth. Each stage is a Celery task that takes the job id, claims its
+stage with a conditional UPDATE, and writes progress and a heartbeat as it goes. Any
+number of workers can share the extract chunks; the chunk that finds no work left claims
+the train stage, again with a conditional UPDATE, so exactly one of them moves on.
+A job whose heartbeat stops (killed worker, restarted server) is marked lost, so the
+next retrain can start; a cancelled or lost job's late tasks find their conditional
+updates matching nothing and stop without touching the active classifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from labeling.models import Classifier, Job, LabelEvent, Library, Prediction
+from labeling.services.extraction import (
+    chunked,
+    embeddings_extract,
+    encoder_get,
+    videos_needing_embeddings,
+)
+from labeling.services.jobs import job_create, job_fail, job_succeed
+from labeling.services.learning import TrainingError, classifier_train, predictions_compute
+from labeling.services.scan import library_scan
+
+logger = logging.getLogger(__name__)
+
+
+class JobStopped(Exception):
+    """The job is no longer running (cancelled, lost or failed elsewhere): stop quietly."""
+
+
+# --- Requests from users ---------------------------------------------------------------
+
+
+def retrain_request(*, library: Library, user=None) -> tuple[Job, bool]:
+    """Queue a retrain, or return the active one (created=False). Race-free via the DB."""
+    jobs_mark_lost()
+    job, created = job_create(library=library, kind=Job.Kind.RETRAIN, requested_by=user)
+    if created:
+        from labeling.tasks import retrain_scan_task
+
+        transaction.on_commit(lambda: retrain_scan_task.delay(job.pk))
+    return job, created
+
+
+def job_cancel(*, job: Job) -> bool:
+    """Cancel an active job; its unfinished classifier version is discarded."""
+    cancelled = Job.objects.filter(pk=job.pk, state__in=Job.ACTIVE_STATES).update(
+        state=Job.State.CANCELLED, finished_at=timezone.now(), error="Cancelled by the user"
+    )
+    job.refresh_from_db()
+    _discard_unfinished_classifier(job)
+    return bool(cancelled)
+
+
+def retrain_maybe_auto(*, library: Library) -> Job | None:
+    """Queue a retrain after VIDSORT_AUTO_RETRAIN_LABELS new labels (0 = off)."""
+    every = settings.VIDSORT_AUTO_RETRAIN_LABELS
+    if not every:
+        return None
+    last = Job.objects.filter(library=library, kind=Job.Kind.RETRAIN).order_by("-created_at").first()
+    since = last.created_at if last else None
+    events = LabelEvent.objects.filter(video__library=library, undone_by__isnull=True).exclude(
+        route__in=[LabelEvent.Route.IMPORT, LabelEvent.Route.UNDO]
+    )
+    if since is not None:
+        events = events.filter(created_at__gt=since)
+    if events.count() < every:
+        return None
+    job, created = retrain_request(library=library)
+    return job if created else None
+
+
+def jobs_mark_lost() -> int:
+    """Mark active jobs with a stale heartbeat as lost. Cheap; called on every status read."""
+    cutoff = timezone.now() - timedelta(seconds=settings.VIDSORT_JOB_STALE_SECONDS)
+    stale = Job.objects.filter(state__in=Job.ACTIVE_STATES).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    count = 0
+    for job in stale:
+        stage = job.stage or "start"
+        updated = Job.objects.filter(pk=job.pk, state__in=Job.ACTIVE_STATES).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
+        ).update(
+            state=Job.State.LOST,
+            finished_at=timezone.now(),
+            error=(
+                f"Lost at {stage}: no heartbeat for {settings.VIDSORT_JOB_STALE_SECONDS} s "
+                "(the worker stopped or the server restarted); start a new retrain"
+            ),
+        )
+        if updated:
+            count += 1
+            logger.warning("job %s marked lost at stage %s", job.pk, stage)
+            _discard_unfinished_classifier(job)
+    return count
+
+
+def _discard_unfinished_classifier(job: Job) -> None:
+    if job.classifier_id is None:
+        return
+    classifier = Classifier.objects.filter(pk=job.classifier_id, is_active=False).first()
+    if classifier is not None:
+        Prediction.objects.filter(
+            video__library=job.library_id, classifier_version=classifier.version
+        ).delete()
+        Job.objects.filter(pk=job.pk).update(classifier=None)
+        classifier.delete()
+
+
+# --- Stages (run by tasks) ---------------------------------------------------------------
+
+
+def _claim(job_id: int, *, from_stages: tuple[str, ...], stage: str) -> bool:
+    """Move a job into ``stage`` if it is where we expect; exactly one caller wins."""
+    now = timezone.now()
+    queued = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING, stage=stage, started_at=now, heartbeat_at=now,
+        progress_done=0, progress_total=0,
+    ) if stage == Job.Stage.SCAN else 0
+    if queued:
+        return True
+    return bool(
+        Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage__in=from_stages).update(
+            stage=stage, heartbeat_at=now, progress_done=0, progress_total=0
+        )
+    )
+
+
+def _running(job_id: int) -> Job:
+    job = Job.objects.select_related("library").get(pk=job_id)
+    if job.state != Job.State.RUNNING:
+        raise JobStopped(f"job {job_id} is {job.state}")
+    return job
+
+
+@contextmanager
+def job_heartbeat(job_id: int, interval: float | None = None) -> Iterator[None]:
+    """Beat while a stage runs, from a thread: a killed process stops beating."""
+    interval = interval or settings.VIDSORT_HEARTBEAT_SECONDS
+    stop = threading.Event()
+
+    def beat() -> None:
+        from django.db import connection
+
+        try:
+            while not stop.wait(interval):
+                Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _progress_writer(job_id: int, *, additive: bool = False) -> Callable[[int, int], None]:
+    """Progress callback; raises JobStopped once the job is cancelled or lost."""
+    last_write = 0.0
+    last_done = 0
+
+    def write(done: int, total: int) -> None:
+        nonlocal last_write, last_done
+        now = time.monotonic()
+        if done < total and now - last_write < 0.5:
+            return
+        last_write = now
+        if additive:  # several chunks add to one counter
+            delta, last_done = done - last_done, done
+            fields = {"progress_done": F("progress_done") + delta}
+        else:
+            fields = {"progress_done": done, "progress_total": total}
+        updated = Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(
+            heartbeat_at=timezone.now(), **fields
+        )
+        if not updated:
+            raise JobStopped(f"job {job_id} stopped")
+
+    return write
+
+
+def stage_scan(job_id: int) -> list[list[int]]:
+    """Scan, then return the extract chunks to dispatch (may be empty)."""
+    if not _claim(job_id, from_stages=(Job.Stage.SCAN,), stage=Job.Stage.SCAN):
+        raise JobStopped(f"job {job_id} cannot start scanning")
+    job = _running(job_id)
+    with job_heartbeat(job_id):
+        report = library_scan(library=job.library, progress=_progress_writer(job_id))
+        encoder = encoder_get()
+        ids = list(
+            videos_needing_embeddings(library=job.library, model_id=encoder.model_id)
+            .values_list("pk", flat=True)
+        )
+    now = timezone.now()
+    metrics = {"scan": report.summary(), "extract_total": len(ids),
+               "extract_max_video_id": max(ids, default=0)}
+    if not Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage=Job.Stage.SCAN).update(
+        stage=Job.Stage.EXTRACT, progress_done=0, progress_total=len(ids), heartbeat_at=now,
+        model_id=encoder.model_id, metrics=metrics,
+    ):
+        raise JobStopped(f"job {job_id} stopped during scan")
+    return list(chunked(ids))
+
+
+def stage_extract_chunk(job_id: int, video_ids: list[int]) -> bool:
+    """Extract one chunk; returns True when this call claimed the train stage."""
+    job = _running(job_id)
+    if job.stage != Job.Stage.EXTRACT:
+        return False  # a re-delivered chunk after the job moved on
+    with job_heartbeat(job_id):
+        embeddings_extract(video_ids=video_ids, progress=_progress_writer(job_id, additive=True))
+    return extract_finish_if_done(job_id)
+
+
+def extract_finish_if_done(job_id: int) -> bool:
+    job = _running(job_id)
+    bound = job.metrics.get("extract_max_video_id", 0)
+    remaining = videos_needing_embeddings(library=job.library, model_id=job.model_id).filter(
+        pk__lte=bound
+    )
+    if remaining.exists():
+        return False  # another chunk is still working; it will move the job on
+    return _claim(job_id, from_stages=(Job.Stage.EXTRACT,), stage=Job.Stage.TRAIN)
+
+
+def stage_train(job_id: int) -> None:
+    job = _running(job_id)
+    if job.stage != Job.Stage.TRAIN:
+        raise JobStopped(f"job {job_id} is at {job.stage}, not train")
+    with job_heartbeat(job_id):
+        report = classifier_train(library=job.library, encoder=encoder_get())
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job_id)
+        if locked.state != Job.State.RUNNING:
+            report.classifier.delete()
+            raise JobStopped(f"job {job_id} stopped during training")
+        locked.classifier = report.classifier
+        locked.metrics = locked.metrics | {"train": report.metrics}
+        locked.stage = Job.Stage.PREDICT
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["classifier", "metrics", "stage", "heartbeat_at"])
+
+
+def stage_predict(job_id: int) -> None:
+    job = _running(job_id)
+    if job.stage != Job.Stage.PREDICT or job.classifier is None:
+        raise JobStopped(f"job {job_id} is at {job.stage}, not predict")
+    classifier = job.classifier
+    with job_heartbeat(job_id):
+        count = predictions_compute(
+            classifier=classifier, encoder=encoder_get(), progress=_progress_writer(job_id),
+            activate=False,
+        )
+    confidences = list(
+        Prediction.objects.filter(
+            video__library=job.library, classifier_version=classifier.version
+        ).values_list("confidence", flat=True)
+    )
+    mean_confidence = sum(confidences) / len(confidences) if confidences else None
+    with transaction.atomic():
+        # The job row lock orders this against a concurrent cancel: either the cancel
+        # lands first (we stop, the old classifier stays active) or we activate first.
+        locked = Job.objects.select_for_update().get(pk=job_id)
+        if locked.state != Job.State.RUNNING:
+            raise JobStopped(f"job {job_id} stopped during prediction")
+        from labeling.services.learning import classifier_activate
+
+        classifier.metrics = classifier.metrics | {
+            "predictions": count, "mean_confidence": mean_confidence,
+        }
+        classifier.save(update_fields=["metrics"])
+        classifier_activate(classifier=classifier)
+        job_succeed(
+            job=locked,
+            metrics=locked.metrics | {"predictions": count, "mean_confidence": mean_confidence,
+                                      "classifier_version": classifier.version},
+        )
+
+
+def stage_fail(job_id: int, error: str) -> None:
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None or job.state != Job.State.RUNNING:
+        return
+    job_fail(job=job, error=error)
+    _discard_unfinished_classifier(job)
+
+
+def human_error(exc: BaseException) -> str:
+    if isinstance(exc, TrainingError):
+        return str(exc)
+    from mlpipeline.encoder import EncoderUnavailableError
+
+    if isinstance(exc, EncoderUnavailableError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,223 @@
+"""Retrain jobs end to end: a real Celery worker process on Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from labeling.models import Classifier, Embedding, Job, Prediction, Video
+from labeling.services.scan import library_get_or_create, library_scan
+from mlpipeline.demo_videos import create_demo_library
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+STAGES = ["scan", "extract", "train", "predict"]
+
+
+@pytest.fixture
+def demo(tmp_path: Path, settings) -> Path:
+    root = tmp_path / "demo"
+    call_command("vidsort_demo", str(root), "--videos", "36", stdout=StringIO())
+    settings.VIDSORT_LIBRARY = root
+    return root
+
+
+@pytest.fixture
+def api() -> APIClient:
+    user = get_user_model().objects.create_user("ann", password="pw-12345678")
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def wait_job(job_id: int, *, states=("succeeded", "failed", "lost", "cancelled"), timeout=180.0) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if job.state in states:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {Job.objects.get(pk=job_id).state} after {timeout} s")
+
+
+def retrain(api: APIClient) -> int:
+    response = api.post("/api/retrain")
+    assert response.status_code == 201, response.content
+    return response.json()["job"]
+
+
+def test_a_full_retrain_predicts_every_unsorted_video(celery_worker_process, demo, api):
+    job_id = retrain(api)
+    job = wait_job(job_id)
+    assert job.state == "succeeded", job.error
+    library = library_get_or_create(root=demo)
+    unsorted = Video.objects.filter(library=library, folder=None, status="ok")
+    classifier = Classifier.objects.get(library=library, is_active=True)
+    predicted = Prediction.objects.filter(classifier_version=classifier.version)
+    assert unsorted.count() > 0
+    assert set(predicted.values_list("video_id", flat=True)) == set(unsorted.values_list("pk", flat=True))
+    assert job.metrics["train"]["accuracy"] >= 0.5
+    status = api.get("/api/retrain/status").json()
+    assert status["running"] is False and status["last_result"] == "success"
+    assert status["classifier"]["version"] == classifier.version
+    # A second run has nothing new to extract and still succeeds.
+    job2 = wait_job(retrain(api))
+    assert job2.state == "succeeded" and job2.metrics["extract_total"] == 0
+    assert Embedding.objects.count() == Video.objects.filter(status="ok").count()
+
+
+def test_two_quick_requests_create_one_job(celery_worker_process, demo, api):
+    first = api.post("/api/retrain")
+    second = api.post("/api/retrain/")
+    assert first.status_code == 201 and second.status_code == 409
+    assert second.json()["job"] == first.json()["job"]
+    assert Job.objects.filter(kind="retrain").count() == 1
+    wait_job(first.json()["job"])
+
+
+def test_progress_increases_through_the_stages(celery_worker_process, demo, api):
+    job_id = retrain(api)
+    seen: list[tuple[int, int]] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        status = api.get("/api/retrain/status").json()
+        if status["stage"] in STAGES and status["running"]:
+            seen.append((STAGES.index(status["stage"]), status["progress"]["done"]))
+        if not status["running"]:
+            break
+        time.sleep(0.05)
+    assert Job.objects.get(pk=job_id).state == "succeeded"
+    stages = [s for s, _ in seen]
+    assert stages == sorted(stages), "stages never go backwards"
+    assert len(set(stages)) >= 2
+    extract_progress = [d for s, d in seen if s == 1]
+    assert extract_progress == sorted(extract_progress) and len(set(extract_progress)) >= 2
+
+
+def test_a_killed_worker_leaves_a_lost_job_and_the_next_retrain_succeeds(
+    worker_factory, demo, api, settings
+):
+    settings.VIDSORT_JOB_STALE_SECONDS = 4
+    worker = worker_factory()
+    job_id = retrain(api)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if job.stage == "extract" and job.progress_done > 0:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"extraction never started: {worker.log_text()[-2000:]}")
+    worker.kill()  # SIGKILL the whole worker, pool children included
+    started = time.monotonic()
+    while True:
+        status = api.get("/api/retrain/status").json()  # every status read checks heartbeats
+        if not status["running"]:
+            break
+        assert time.monotonic() - started < 15, "job not marked lost within the interval"
+        time.sleep(0.25)
+    job = Job.objects.get(pk=job_id)
+    assert job.state == "lost" and job.error.startswith("Lost at extract")
+    assert status["last_result"].startswith("Lost at extract")
+
+    worker_factory()
+    job2 = wait_job(retrain(api))
+    assert job2.state == "succeeded", job2.error
+    embeddings = Embedding.objects.values_list("video_id", "model_id")
+    assert len(embeddings) == len(set(embeddings)) == Video.objects.filter(status="ok").count()
+    version = Classifier.objects.get(is_active=True).version
+    predictions = Prediction.objects.filter(classifier_version=version).values_list("video_id", flat=True)
+    assert len(predictions) == len(set(predictions))
+
+
+def test_only_one_labelled_folder_fails_at_train_and_keeps_previous_predictions(
+    celery_worker_process, demo, api
+):
+    assert wait_job(retrain(api)).state == "succeeded"
+    active = Classifier.objects.get(is_active=True)
+    before = Prediction.objects.filter(classifier_version=active.version).count()
+    # Unsort every folder but one, outside VidSort.
+    folders = sorted(p for p in demo.iterdir() if p.is_dir())
+    for folder in folders[1:]:
+        for clip in folder.iterdir():
+            shutil.move(clip, demo / clip.name)
+    job = wait_job(retrain(api))
+    assert job.state == "failed"
+    assert job.error.startswith("Failed at train: only one folder has labelled videos")
+    status = api.get("/api/retrain/status").json()
+    assert status["last_result"] == job.error
+    assert Classifier.objects.get(is_active=True) == active
+    assert Prediction.objects.filter(classifier_version=active.version).count() == before
+    assert not Classifier.objects.filter(version__gt=active.version).exists()
+
+
+def test_a_corrupt_weights_file_fails_with_a_readable_error(worker_factory, demo, api, tmp_path):
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(b"not a checkpoint" * 100)
+    worker_factory(VIDSORT_CLIP_MODEL="vidsort-tiny", VIDSORT_CLIP_PRETRAINED=str(weights))
+    job = wait_job(retrain(api))
+    assert job.state == "failed"
+    assert job.error.startswith("Failed at scan:") and "VIDSORT_CLIP_PRETRAINED" in job.error
+    assert "Traceback" not in job.error
+
+
+def test_cancel_keeps_the_previous_classifier(celery_worker_process, demo, api):
+    assert wait_job(retrain(api)).state == "succeeded"
+    active = Classifier.objects.get(is_active=True)
+    create_demo_library(root=demo, videos=90, seed=99)  # new loose videos to extract
+    for path in list(demo.glob("*.mp4")):  # make names unique to this seed
+        if not Video.objects.filter(path=path.name).exists():
+            os.rename(path, demo / f"new_{path.name}")
+    job_id = retrain(api)
+    deadline = time.monotonic() + 120
+    while Job.objects.get(pk=job_id).stage != "extract":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    response = api.post(f"/api/jobs/{job_id}/cancel")
+    assert response.status_code == 200 and response.json()["state"] == "cancelled"
+    assert api.post(f"/api/jobs/{job_id}/cancel").status_code == 409
+    time.sleep(3)  # let the worker notice
+    job = Job.objects.get(pk=job_id)
+    assert job.state == "cancelled"
+    assert Classifier.objects.get(is_active=True) == active
+    assert Classifier.objects.count() == 1
+    # The next retrain is not blocked by the cancelled one.
+    assert wait_job(retrain(api)).state == "succeeded"
+
+
+def test_the_retrain_command_waits_and_reports(celery_worker_process, demo):
+    out = StringIO()
+    call_command("vidsort_retrain", "--wait", "--timeout", "180", stdout=out)
+    assert "succeeded: classifier v1" in out.getvalue()
+
+
+def test_rollback_reactivates_a_previous_version(celery_worker_process, demo, api):
+    wait_job(retrain(api))
+    wait_job(retrain(api))
+    v1, v2 = Classifier.objects.order_by("version")
+    assert v2.is_active
+    response = api.post(f"/api/classifiers/{v1.pk}/activate")
+    assert response.status_code == 200
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert v1.is_active and not v2.is_active
+
+
+def test_lost_detection_without_a_worker(demo, api, settings, real_services):
+    """No worker at all: the queued job is reported lost once the interval passes."""
+    settings.VIDSORT_JOB_STALE_SECONDS = 2
+    library = library_get_or_create(root=demo)
+    library_scan(library=library)
+    job = Job.objects.create(library=library, kind="retrain", state="running", stage="train")
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=job.created_at)
+    time.sleep(2.5)
+    status = api.get("/api/retrain/status").json()
+    assert status["running"] is False and status["last_result"].startswith("Lost at train")
