@@ -185,3 +185,25 @@ def copy_into(library: Path, source: Path, rel: str) -> Path:
 @pytest.fixture
 def copy_video():
     return copy_into
+
+
+@pytest.fixture(scope="session")
+def _demo_cache(tmp_path_factory) -> dict[int, Path]:
+    return {}
+
+
+@pytest.fixture
+def make_demo(_demo_cache, tmp_path_factory, tmp_path):
+    """A fresh copy of a demo library with N videos (generated once per session per N)."""
+    from mlpipeline.demo_videos import create_demo_library
+
+    def make(videos: int = 36, name: str = "demo") -> Path:
+        if videos not in _demo_cache:
+            source = tmp_path_factory.mktemp(f"demo{videos}")
+            create_demo_library(root=source, videos=videos)
+            _demo_cache[videos] = source
+        target = tmp_path / name
+        shutil.copytree(_demo_cache[videos], target)
+        return target
+
+    return make

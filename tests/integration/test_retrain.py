@@ -23,9 +23,8 @@ STAGES = ["scan", "extract", "train", "predict"]
 
 
 @pytest.fixture
-def demo(tmp_path: Path, settings) -> Path:
-    root = tmp_path / "demo"
-    call_command("vidsort_demo", str(root), "--videos", "36", stdout=StringIO())
+def demo(make_demo, settings) -> Path:
+    root = make_demo(36)
     settings.VIDSORT_LIBRARY = root
     return root
 

@@ -1,0 +1,173 @@
+"""POST /api/sort, /api/sort/bulk, /api/undo, /api/autofile: codes, effects, auth, CSRF."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from labeling.models import Classifier, Folder, LabelEvent, MoveIntent, Prediction, Video
+from tests.labeling.test_sorting import make_library
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lib(library_dir, settings):
+    settings.VIDSORT_LIBRARY = library_dir
+    return make_library(
+        library_dir, {"clip.mp4": b"clip", "other.mp4": b"other", "cats/tom.mp4": b"tom"},
+        folders=("dogs",),
+    )
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("ann")
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def vid(path: str) -> Video:
+    return Video.objects.get(path=path)
+
+
+def test_sort_by_id_moves_and_answers_the_old_shape(api, lib, library_dir, user):
+    dogs = Folder.objects.get(name="dogs")
+    response = api.post("/api/sort", {"video": vid("clip.mp4").pk, "folder": dogs.pk}, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["success"] is True and body["filename"] == "clip.mp4" and body["folder"] == "dogs"
+    assert body["path"] == "dogs/clip.mp4" and body["video"] == vid("dogs/clip.mp4").pk
+    assert {"id": dogs.pk, "name": "dogs", "count": 1, "key": None} in body["folders"]
+    event = LabelEvent.objects.get(pk=body["event"])
+    assert (event.user, event.route) == (user, "api")
+    assert (library_dir / "dogs/clip.mp4").exists()
+
+
+def test_sort_by_filename_and_name_with_a_trailing_slash(api, lib):
+    response = api.post("/api/sort/", {"filename": "clip.mp4", "folder": "cats"}, format="json")
+    assert response.status_code == 200 and response.json()["path"] == "cats/clip.mp4"
+
+
+def test_unsort_with_null(api, lib):
+    response = api.post("/api/sort", {"video": vid("cats/tom.mp4").pk, "folder": None}, format="json")
+    assert response.status_code == 200 and response.json()["folder"] is None
+    assert vid("tom.mp4").folder is None
+
+
+@pytest.mark.parametrize(("payload", "code"), [
+    ({"video": 999999, "folder": "dogs"}, 404),
+    ({"filename": "../../etc/passwd", "folder": "dogs"}, 404),
+    ({"filename": "nope.mp4", "folder": "dogs"}, 404),
+    ({"filename": "clip.mp4", "folder": "../../etc"}, 404),
+    ({"filename": "clip.mp4", "folder": 424242}, 404),
+    ({"filename": "clip.mp4"}, 400),
+    ({"folder": "dogs"}, 400),
+    ({"video": "abc", "folder": "dogs"}, 400),
+    ({"video": 1, "folder": [1]}, 400),
+    ({"filename": "a\x00b.mp4", "folder": "dogs"}, 400),
+])
+def test_bad_input_gets_the_error_shape(api, lib, payload, code):
+    response = api.post("/api/sort", payload, format="json")
+    assert response.status_code == code, response.content
+    body = response.json()
+    assert set(body) >= {"error", "detail"} and body["detail"]
+    assert MoveIntent.objects.count() == 0
+
+
+def test_a_stale_expected_folder_is_a_conflict(api, lib):
+    response = api.post("/api/sort", {"video": vid("cats/tom.mp4").pk, "folder": "dogs",
+                                      "expected_folder": None}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "conflict"
+    assert vid("cats/tom.mp4")
+
+
+def test_anonymous_is_refused(lib):
+    for url in ["/api/sort", "/api/sort/bulk", "/api/undo", "/api/autofile"]:
+        response = APIClient().post(url, {"video": vid("clip.mp4").pk, "folder": "dogs"}, format="json")
+        assert response.status_code in (401, 403), url
+    assert vid("clip.mp4")
+
+
+def test_token_auth_works(lib, user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    response = client.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json")
+    assert response.status_code == 200
+
+
+def test_a_session_post_without_csrf_is_refused(lib, user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json")
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    assert vid("clip.mp4").folder is None
+
+
+def test_bulk_reports_partial_failure_item_by_item(api, lib):
+    response = api.post("/api/sort/bulk", {"items": [
+        {"video": vid("clip.mp4").pk, "folder": "dogs"},
+        {"video": 999999, "folder": "dogs"},
+    ]}, format="json")
+    assert response.status_code == 207
+    body = response.json()
+    assert body["success"] is False and body["moved"] == 1 and body["failed"] == 1
+    assert [r["ok"] for r in body["results"]] == [True, False]
+    assert body["results"][1]["error"] == "not_found"
+    assert vid("dogs/clip.mp4")
+    ok = api.post("/api/sort/bulk/", {"items": [{"filename": "other.mp4", "folder": "cats"}]}, format="json")
+    assert ok.status_code == 200 and ok.json()["success"] is True
+    assert api.post("/api/sort/bulk", {"items": []}, format="json").status_code == 400
+
+
+def test_undo(api, lib, library_dir):
+    sort = api.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json").json()
+    response = api.post("/api/undo", {}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["undone"] == sort["event"] and body["path"] == "clip.mp4"
+    assert LabelEvent.objects.get(pk=sort["event"]).undone_by_id == body["event"]
+    assert (library_dir / "clip.mp4").exists()
+    nothing = api.post("/api/undo", {}, format="json")
+    assert nothing.status_code == 409 and nothing.json()["error"] == "nothing_to_undo"
+
+
+def test_undo_refused_when_the_file_changed(api, lib, library_dir):
+    api.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json")
+    (library_dir / "dogs/clip.mp4").write_bytes(b"edited in another app")
+    response = api.post("/api/undo", {}, format="json")
+    assert response.status_code == 409 and "changed on disk" in response.json()["detail"]
+
+
+def test_undo_of_someone_elses_event_is_not_found(api, lib):
+    bob = APIClient()
+    bob.force_authenticate(get_user_model().objects.create_user("bob"))
+    event = bob.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json").json()["event"]
+    assert api.post("/api/undo", {"event": event}, format="json").status_code == 404
+
+
+def test_autofile_dry_run_then_for_real(api, lib, library_dir):
+    Classifier.objects.create(library=lib, version=3, model_id="m", is_active=True)
+    Prediction.objects.create(video=vid("clip.mp4"), classifier_version=3,
+                              folder=Folder.objects.get(name="dogs"), confidence=0.99,
+                              margin=0.5, entropy=0.1, source="trained")
+    dry = api.post("/api/autofile", {"threshold": 0.95, "dry_run": True}, format="json")
+    assert dry.status_code == 200
+    body = dry.json()
+    assert body["dry_run"] and body["count"] == 1 and body["moved"] == 0
+    assert body["items"][0]["filename"] == "clip.mp4" and body["items"][0]["folder"] == "dogs"
+    assert (library_dir / "clip.mp4").exists()
+    real = api.post("/api/autofile/", {"threshold": 0.95, "per_folder": {"dogs": 0.9}}, format="json")
+    assert real.status_code == 200 and real.json()["moved"] == 1
+    assert (library_dir / "dogs/clip.mp4").exists()
+    bad = api.post("/api/autofile", {"threshold": 2}, format="json")
+    assert bad.status_code == 400
+    unknown = api.post("/api/autofile", {"per_folder": {"nope": 0.5}}, format="json")
+    assert unknown.status_code == 404

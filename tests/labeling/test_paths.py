@@ -1,0 +1,140 @@
+"""Property-based: any file or folder name is resolved inside the root or refused clearly.
+
+Hostile samples (traversal, encoded traversal, backslashes, absolute paths, NUL, over-long
+names, '.', empty, trailing dots/spaces, NFD vs NFC) are mixed into generated text. A
+sentinel tree beside the library proves that nothing outside the root is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from labeling.models import Video
+from labeling.services.folders import FolderError, folder_create, folder_name_validate
+from labeling.services.paths import UnsafePath, filename_validate, path_is_inside, path_resolve
+from labeling.services.scan import library_get_or_create
+from labeling.services.sorting import SortError, folder_resolve, video_resolve, video_sort
+
+HOSTILE = [
+    "../../etc/passwd", "..%2f..%2fetc", "..%2f", "..\\x.mp4", "/etc/passwd", "/", "a\x00b",
+    "x" * 300, "é" * 200, ".", "..", "", " ", "name.", "name ", " name", "a/../../b",
+    "./a", "a//b", "C:\\Windows", "\\\\server\\share", "~", "~/x", "$HOME", "a\nb", "\x7f",
+    unicodedata.normalize("NFD", "café"), unicodedata.normalize("NFC", "café"), "cats/../..",
+    "cats/./x.mp4", "%2e%2e/x", "\u202e.mp4", "CON", "a" * 100, "a" * 101, "\ufeff",
+]
+names = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=40),
+    st.lists(st.sampled_from(["..", ".", "a", "/", "\\", "\x00", "%2f", "é", " "]), max_size=8).map("".join),
+)
+quick = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+slow = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def snapshot(path: Path) -> dict[str, bytes | None]:
+    tree: dict[str, bytes | None] = {}
+    for dirpath, dirnames, filenames in os.walk(path):
+        for d in dirnames:
+            tree[os.path.relpath(os.path.join(dirpath, d), path)] = None
+        for f in filenames:
+            full = os.path.join(dirpath, f)
+            tree[os.path.relpath(full, path)] = Path(full).read_bytes()
+    return tree
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "box" / "library"
+    root.mkdir(parents=True)
+    outside = tmp_path / "box" / "etc"
+    outside.mkdir()
+    (outside / "passwd").write_bytes(b"root:x:0:0")
+    (root / "cats").mkdir()
+    (root / "escape").symlink_to(outside)
+    return root, outside
+
+
+@quick
+@given(rel=st.one_of(names, st.lists(names, min_size=1, max_size=4).map("/".join)))
+@example(rel="escape/passwd")
+@example(rel="escape")
+def test_path_resolve_stays_inside_or_refuses(sandbox, rel):
+    root, _ = sandbox
+    try:
+        resolved = path_resolve(root=root, rel=rel)
+    except UnsafePath as exc:
+        assert str(exc)  # a message a person can read
+        return
+    real_root = os.path.realpath(root)
+    assert path_is_inside(root_real_path=real_root, path=resolved)
+    assert os.path.commonpath([real_root, os.path.realpath(resolved)]) == real_root
+    assert ".." not in Path(resolved).relative_to(real_root).parts
+
+
+@quick
+@given(name=names)
+def test_folder_names_are_valid_single_components_or_refused(sandbox, name):
+    root, _ = sandbox
+    try:
+        clean = folder_name_validate(name=name)
+    except FolderError as exc:
+        assert str(exc)
+        return
+    assert clean == unicodedata.normalize("NFC", clean)
+    assert 0 < len(clean) <= 100 and clean == clean.strip() and not clean.endswith(".")
+    assert Path(path_resolve(root=root, rel=clean)).parent == Path(os.path.realpath(root))
+
+
+@quick
+@given(name=names)
+def test_file_names_are_single_components_or_refused(sandbox, name):
+    root, _ = sandbox
+    try:
+        clean = filename_validate(name=name)
+    except UnsafePath:
+        return
+    assert Path(path_resolve(root=root, rel=clean)).parent == Path(os.path.realpath(root))
+
+
+@pytest.mark.django_db
+@slow
+@given(name=names)
+@example(name="escape")
+def test_creating_and_sorting_into_any_folder_never_touches_the_outside(sandbox, name):
+    root, outside = sandbox
+    before = snapshot(outside)
+    library = library_get_or_create(root=root)
+    clip = root / "clip.mp4"
+    if not Video.objects.filter(path="clip.mp4").exists():  # first example
+        clip.write_bytes(b"clip")
+        Video.objects.create(library=library, path="clip.mp4", filename="clip.mp4", size=4)
+    try:
+        folder = folder_create(library=library, name=name)
+    except (FolderError, UnsafePath):
+        folder = None
+    if folder is not None:
+        video = Video.objects.select_related("library", "folder").get(filename="clip.mp4")
+        try:
+            result = video_sort(video=video, folder=folder)
+        except SortError:
+            pass
+        else:
+            assert os.path.realpath(root / result.video.path).startswith(os.path.realpath(root) + os.sep)
+            back = video_sort(video=result.video, folder=None)
+            assert back.video.path == "clip.mp4" and clip.read_bytes() == b"clip"
+    try:
+        folder_resolve(library=library, ref=name)
+    except SortError as exc:
+        assert str(exc)
+    try:
+        video_resolve(filename=name)
+    except SortError as exc:
+        assert str(exc)
+    assert snapshot(outside) == before
+    assert clip.read_bytes() == b"clip"
