@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: ffmpeg (test videos), chromium + chromium-driver
-# (browser tests), nginx (the full-stack config check). Installed only when missing.
+# (browser tests), nginx and docker-compose (the full-stack checks). Installed only when
+# missing.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+# Validates docker-compose.yml in tests (no Docker engine needed for `config`).
+command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "Please install these Debian packages first: ${need[*]} (sudo apt-get install ${need[*]})" >&2
