@@ -6,9 +6,10 @@ Paths are declared without a trailing slash and also answer with one (`/api/vide
 
 from __future__ import annotations
 
-from labeling.api import jobs, sorting
+from labeling.api import jobs, sorting, videos
 
 urlpatterns: list = [
     *jobs.urlpatterns,
+    *videos.urlpatterns,  # videos, folders (read), stats, preferences
     *sorting.urlpatterns,  # sort, sort/bulk, undo, autofile
 ]

@@ -1,0 +1,231 @@
+"""Videos, folders (read), stats and preferences."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.urls import re_path, reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.models import Classifier, LabelEvent, UserPreference, Video
+from labeling.selectors import (
+    DEFAULT_QUEUE_ORDER,
+    QUEUE_ORDERS,
+    folders_with_counts,
+    label_history,
+    library_counts,
+    queue_page,
+    videos_with_prediction,
+)
+from labeling.services.learning import live_accuracy
+from labeling.services.library import library_current
+
+MAX_LIMIT = 500
+
+
+def video_item(video: Video) -> dict:
+    """The shape of a video in every API answer (a superset of the old script's)."""
+    top = getattr(video, "pred_top", None) or []
+    confidence = getattr(video, "pred_confidence", None)
+    return {
+        "id": video.pk,
+        "filename": video.filename,
+        "path": video.path,
+        "url": reverse("labeling:video-stream", args=[video.pk]),
+        "folder": video.folder.name if video.folder_id else None,
+        "folder_id": video.folder_id,
+        "status": video.status,
+        "error": video.error or video.extract_error,
+        "duration": video.duration,
+        "width": video.width,
+        "height": video.height,
+        "size": video.size,
+        "predicted_folder": top[0]["folder"] if top else None,
+        "predicted_folder_id": top[0]["folder_id"] if top else None,
+        "confidence": confidence,
+        "margin": getattr(video, "pred_margin", None),
+        "entropy": getattr(video, "pred_entropy", None),
+        "source": getattr(video, "pred_source", None),
+        "low_confidence": confidence is not None and confidence < settings.VIDSORT_LOW_CONFIDENCE,
+        "top_predictions": [
+            {"folder": t["folder"], "folder_id": t["folder_id"], "confidence": t["probability"]}
+            for t in top
+        ],
+        "segments": getattr(video, "pred_segments", None) or [],
+        "duration_ratio": getattr(video, "pred_duration_ratio", None),
+    }
+
+
+def _user_order(user) -> str:
+    pref = UserPreference.objects.filter(user=user).first() if user.is_authenticated else None
+    return pref.queue_order if pref else DEFAULT_QUEUE_ORDER
+
+
+class VideoListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("folder", str, description="Folder id, or 'unsorted' (default)."),
+            OpenApiParameter("status", str, enum=["ok", "unreadable", "missing"]),
+            OpenApiParameter("q", str, description="Filename contains (case-insensitive)."),
+            OpenApiParameter("order", str, enum=list(QUEUE_ORDERS)),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        library = library_current()
+        params = request.query_params
+        order = params.get("order") or _user_order(request.user)
+        if order not in QUEUE_ORDERS:
+            raise ValidationError({"order": f"use one of {', '.join(QUEUE_ORDERS)}"})
+        limit = _int_param(params, "limit", 50, 1, MAX_LIMIT)
+        offset = _int_param(params, "offset", 0, 0, 10**9)
+        status_filter = params.get("status", "ok")
+        if status_filter not in Video.Status.values:
+            raise ValidationError({"status": f"use one of {', '.join(Video.Status.values)}"})
+        queryset = videos_with_prediction(library=library).filter(status=status_filter)
+        folder = params.get("folder", "unsorted")
+        if folder == "unsorted":
+            queryset = queryset.filter(folder__isnull=True)
+        elif folder != "all":
+            if not folder.isdigit():
+                raise ValidationError({"folder": "a folder id, 'unsorted' or 'all'"})
+            queryset = queryset.filter(folder_id=int(folder))
+        if params.get("q"):
+            queryset = queryset.filter(Q(filename__icontains=params["q"][:200]))
+        seed = request.user.pk or 0
+        videos, total = queue_page(
+            library=library, order=order, limit=limit, offset=offset, seed=seed, queryset=queryset
+        )
+        next_offset = offset + limit if offset + limit < total else None
+        return Response({
+            "videos": [video_item(v) for v in videos],
+            "total": total,
+            "next": (
+                f"{request.path}?{_query(params, offset=next_offset)}" if next_offset is not None else None
+            ),
+            "order": order,
+        })
+
+
+class VideoDetailView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, video_id: int) -> Response:
+        library = library_current()
+        video = get_object_or_404(videos_with_prediction(library=library), pk=video_id)
+        return Response(video_item(video) | {"history": label_history(video=video)})
+
+
+class FolderListView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        library = library_current()
+        return Response({
+            "folders": [
+                {"id": f.pk, "name": f.name, "count": f.video_count, "key": f.key, "prompts": f.prompts}
+                for f in folders_with_counts(library=library)
+            ],
+            "unsorted": library_counts(library=library)["unsorted"],
+        })
+
+
+class StatsView(APIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        library = library_current()
+        counts = library_counts(library=library)
+        active = Classifier.objects.filter(library=library, is_active=True).first()
+        history = [
+            {
+                "version": c.version, "at": c.created_at, "labels": c.metrics.get("n_labels"),
+                "accuracy": c.metrics.get("accuracy"),
+                "balanced_accuracy": c.metrics.get("balanced_accuracy"),
+                "mean_confidence": c.metrics.get("mean_confidence"),
+                "calibration_error": c.metrics.get("ece_after_calibration"),
+                "label_counts": c.metrics.get("label_counts"),
+            }
+            for c in Classifier.objects.filter(library=library).order_by("version")
+        ]
+        labels = LabelEvent.objects.filter(video__library=library, undone_by__isnull=True).exclude(
+            route=LabelEvent.Route.UNDO
+        )
+        return Response({
+            "total": counts["total"],
+            "unsorted": counts["unsorted"],
+            "unreadable": counts["unreadable"],
+            "missing": counts["missing"],
+            "labels": Video.objects.filter(library=library, folder__isnull=False).exclude(
+                status=Video.Status.MISSING
+            ).count(),
+            "label_events": labels.count(),
+            "live_accuracy": live_accuracy(classifier=active) if active else None,
+            "last_retrain": (
+                {
+                    "version": active.version,
+                    "accuracy": active.metrics.get("accuracy"),
+                    "balanced_accuracy": active.metrics.get("balanced_accuracy"),
+                    "n_labels": active.metrics.get("n_labels"),
+                    "at": active.created_at,
+                }
+                if active else None
+            ),
+            "accuracy_history": history,
+            "per_folder": active.metrics.get("per_class", []) if active else [],
+        })
+
+
+class PreferenceSerializer(serializers.Serializer):
+    queue_order = serializers.ChoiceField(choices=QUEUE_ORDERS)
+
+
+class PreferenceView(APIView):
+    @extend_schema(responses={200: PreferenceSerializer})
+    def get(self, request: Request) -> Response:
+        return Response({"queue_order": _user_order(request.user)})
+
+    @extend_schema(request=PreferenceSerializer, responses={200: PreferenceSerializer})
+    def put(self, request: Request) -> Response:
+        serializer = PreferenceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        UserPreference.objects.update_or_create(
+            user=request.user, defaults={"queue_order": serializer.validated_data["queue_order"]}
+        )
+        return Response(serializer.validated_data)
+
+    patch = put
+
+
+def _int_param(params, name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: "must be an integer"}) from None
+    if not low <= value <= high:
+        raise ValidationError({name: f"must be between {low} and {high}"})
+    return value
+
+
+def _query(params, **overrides) -> str:
+    from urllib.parse import urlencode
+
+    merged = {k: v for k, v in params.items()} | {k: v for k, v in overrides.items() if v is not None}
+    return urlencode(merged)
+
+
+urlpatterns = [
+    re_path(r"^videos/?$", VideoListView.as_view(), name="video-list"),
+    re_path(r"^videos/(?P<video_id>\d+)/?$", VideoDetailView.as_view(), name="video-detail"),
+    re_path(r"^folders/?$", FolderListView.as_view(), name="folder-list"),
+    re_path(r"^stats/?$", StatsView.as_view(), name="stats"),
+    re_path(r"^preferences/?$", PreferenceView.as_view(), name="preferences"),
+]

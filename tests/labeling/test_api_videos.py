@@ -1,0 +1,125 @@
+"""GET /api/videos, /api/videos/<id>, /api/folders, /api/stats, /api/preferences."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from labeling.models import Video
+from labeling.services.extraction import embeddings_extract, encoder_get, videos_needing_embeddings
+from labeling.services.learning import classifier_train, predictions_compute
+from labeling.services.scan import library_get_or_create, library_scan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def library(make_demo, settings):
+    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
+    settings.VIDSORT_CLIP_PRETRAINED = ""
+    root = make_demo(36)
+    settings.VIDSORT_LIBRARY = root
+    library = library_get_or_create(root=root)
+    library_scan(library=library)
+    return library
+
+
+@pytest.fixture
+def predicted(library):
+    ids = videos_needing_embeddings(library=library, model_id=encoder_get().model_id)
+    embeddings_extract(video_ids=list(ids.values_list("pk", flat=True)), workers=0)
+    classifier = classifier_train(library=library, encoder=encoder_get()).classifier
+    predictions_compute(classifier=classifier, encoder=encoder_get())
+    return classifier
+
+
+@pytest.fixture
+def api(db) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.create_user("bo", password="x-12345678"))
+    return client
+
+
+def test_anonymous_is_refused(library):
+    for url in ["/api/videos", "/api/folders", "/api/stats", "/api/preferences", "/api/retrain/status"]:
+        assert APIClient().get(url).status_code in (401, 403)
+
+
+def test_unsorted_videos_in_uncertainty_order_with_predictions(api, library, predicted):
+    body = api.get("/api/videos", {"order": "uncertainty", "limit": 100}).json()
+    unsorted = Video.objects.filter(library=library, folder=None, status="ok").count()
+    assert body["total"] == unsorted == len(body["videos"]) and body["next"] is None
+    confidences = [v["confidence"] for v in body["videos"]]
+    assert confidences == sorted(confidences)
+    first = body["videos"][0]
+    assert first["url"] == f"/media/videos/{first['id']}"
+    assert first["predicted_folder"] == first["top_predictions"][0]["folder"]
+    assert first["low_confidence"] == (first["confidence"] < 0.7)
+    assert len(first["top_predictions"]) == 3
+
+
+@pytest.mark.parametrize("order", ["margin", "entropy", "class_balance", "random", "newest", "filename", "uncertainty+diversity"])
+def test_every_queue_order_returns_each_unsorted_video_once(api, library, predicted, order):
+    ids = []
+    url = "/api/videos?" + urlencode({"order": order, "limit": 7})
+    while url:
+        body = api.get(url).json()
+        ids += [v["id"] for v in body["videos"]]
+        url = body["next"]
+    unsorted = set(Video.objects.filter(library=library, folder=None, status="ok").values_list("pk", flat=True))
+    assert len(ids) == len(set(ids)) and set(ids) == unsorted
+
+
+def test_margin_and_filename_orders(api, library, predicted):
+    margins = [v["margin"] for v in api.get("/api/videos", {"order": "margin", "limit": 100}).json()["videos"]]
+    assert margins == sorted(margins)
+    names = [v["filename"] for v in api.get("/api/videos", {"order": "filename", "limit": 100}).json()["videos"]]
+    assert names == sorted(names)
+
+
+def test_filters_and_bad_parameters(api, library):
+    folder = Video.objects.exclude(folder=None).first().folder
+    body = api.get("/api/videos", {"folder": folder.pk, "order": "filename"}).json()
+    assert body["total"] == Video.objects.filter(folder=folder).count()
+    assert api.get("/api/videos", {"q": "sunsets_0000"}).json()["total"] >= 1
+    for params in [{"order": "nope"}, {"limit": "x"}, {"limit": 0}, {"folder": "../etc"}, {"status": "weird"}]:
+        response = api.get("/api/videos", params)
+        assert response.status_code == 400 and response.json()["error"] == "invalid"
+
+
+def test_videos_without_predictions_are_listed(api, library):
+    body = api.get("/api/videos").json()
+    assert body["total"] > 0 and body["videos"][0]["confidence"] is None
+
+
+def test_video_detail_has_history(api, library):
+    video = Video.objects.exclude(folder=None).first()
+    body = api.get(f"/api/videos/{video.pk}").json()
+    assert body["folder"] == video.folder.name and body["history"][0]["route"] == "import"
+    assert api.get("/api/videos/999999").status_code == 404
+
+
+def test_folders_with_counts_and_keys(api, library):
+    body = api.get("/api/folders/").json()
+    by_name = {f["name"]: f for f in body["folders"]}
+    assert len(by_name) == 6 and sorted(f["key"] for f in body["folders"]) == [1, 2, 3, 4, 5, 6]
+    for folder in body["folders"]:
+        assert folder["count"] == Video.objects.filter(folder_id=folder["id"]).count()
+    assert body["unsorted"] == Video.objects.filter(folder=None, status="ok").count()
+
+
+def test_stats_after_a_retrain(api, library, predicted):
+    body = api.get("/api/stats").json()
+    assert body["last_retrain"]["version"] == predicted.version
+    assert body["accuracy_history"][0]["labels"] == predicted.metrics["n_labels"]
+    assert body["live_accuracy"]["sorts"] == 0
+
+
+def test_preferences_are_remembered_per_user(api, library):
+    assert api.get("/api/preferences").json()["queue_order"] == "uncertainty+diversity"
+    assert api.put("/api/preferences", {"queue_order": "margin"}, format="json").status_code == 200
+    assert api.get("/api/videos").json()["order"] == "margin"
+    assert api.put("/api/preferences", {"queue_order": "bogus"}, format="json").status_code == 400
