@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
@@ -13,6 +13,7 @@ from labeling.models import (
     Job,
     LabelEvent,
     Library,
+    MoveIntent,
     Prediction,
     Video,
 )
@@ -28,10 +29,49 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+AUTOFILE_ADMIN_THRESHOLD = 0.95
+
+
+def _autofile(request: HttpRequest, queryset: QuerySet[Library], *, dry_run: bool) -> None:
+    from labeling.services.sorting import SortError, videos_autofile
+
+    for library in queryset:
+        try:
+            report = videos_autofile(
+                library=library, user=request.user, threshold=AUTOFILE_ADMIN_THRESHOLD,
+                dry_run=dry_run,
+            )
+        except SortError as exc:
+            messages.error(request, f"{library.name}: {exc}")
+            continue
+        if report.classifier_version is None:
+            messages.warning(request, f"{library.name}: no active classifier; train one first.")
+            continue
+        shown = ", ".join(f"{i.filename} → {i.folder} ({i.confidence:.2f})" for i in report.items[:20])
+        more = f" … and {len(report.items) - 20} more" if len(report.items) > 20 else ""
+        verb = "would move" if dry_run else "moved"
+        count = len(report.items) if dry_run else report.moved
+        level = messages.SUCCESS if report.success else messages.ERROR
+        text = f"{library.name}: {verb} {count} video(s){': ' + shown + more if shown else ''}"
+        if report.failed:
+            failures = "; ".join(f"{i.filename}: {i.detail}" for i in report.items if not i.ok)
+            text += f". {report.failed} FAILED: {failures}"
+        messages.add_message(request, level, text)
+
+
 @admin.register(Library)
 class LibraryAdmin(admin.ModelAdmin):
     list_display = ["name", "root", "video_count", "folder_count", "last_scan_at"]
     readonly_fields = ["created_at", "last_scan_at"]
+    actions = ["autofile_dry_run", "autofile_now"]
+
+    @admin.action(description=f"Auto-file: dry run (list videos predicted ≥ {AUTOFILE_ADMIN_THRESHOLD})")
+    def autofile_dry_run(self, request: HttpRequest, queryset: QuerySet[Library]) -> None:
+        _autofile(request, queryset, dry_run=True)
+
+    @admin.action(description=f"Auto-file: move videos predicted ≥ {AUTOFILE_ADMIN_THRESHOLD}")
+    def autofile_now(self, request: HttpRequest, queryset: QuerySet[Library]) -> None:
+        _autofile(request, queryset, dry_run=False)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Library]:
         return super().get_queryset(request).annotate(
@@ -162,3 +202,14 @@ class LabelEventAdmin(ReadOnlyAdmin):
     search_fields = ["video__filename", "from_path", "to_path"]
     list_select_related = ["video", "user", "predicted_folder"]
     date_hierarchy = "created_at"
+
+
+@admin.register(MoveIntent)
+class MoveIntentAdmin(ReadOnlyAdmin):
+    """The sort journal: open entries are repaired by `manage.py vidsort_reconcile`."""
+
+    list_display = ["created_at", "video", "state", "step", "route", "user", "src_path",
+                    "dst_path", "error", "finished_at"]
+    list_filter = ["state", "route", "step"]
+    search_fields = ["src_path", "dst_path", "video__filename"]
+    list_select_related = ["video", "user"]

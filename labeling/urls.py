@@ -1,11 +1,15 @@
 from django.urls import path
 
-from labeling import streaming, views
+from labeling import pages, streaming, views
 
 app_name = "labeling"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", pages.player, name="player"),
+    path("overview", views.home, name="home"),
+    path("gallery/<str:folder>", pages.gallery, name="gallery"),
+    path("login/", pages.LoginView.as_view(), name="login"),
+    path("logout/", pages.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("media/videos/<int:video_id>", streaming.video_stream, name="video-stream"),
 ]

@@ -84,7 +84,7 @@ def test_filters_and_bad_parameters(api, library):
     folder = Video.objects.exclude(folder=None).first().folder
     body = api.get("/api/videos", {"folder": folder.pk, "order": "filename"}).json()
     assert body["total"] == Video.objects.filter(folder=folder).count()
-    assert api.get("/api/videos", {"q": "sunsets_0000"}).json()["total"] >= 1
+    assert api.get("/api/videos", {"q": "SUNSETS_0000", "folder": "all"}).json()["total"] >= 1
     for params in [{"order": "nope"}, {"limit": "x"}, {"limit": 0}, {"folder": "../etc"}, {"status": "weird"}]:
         response = api.get("/api/videos", params)
         assert response.status_code == 400 and response.json()["error"] == "invalid"
