@@ -16,6 +16,7 @@ from labeling.models import Job, Library
 from labeling.services import retrain
 from labeling.services.jobs import JobProgress, job_create, job_fail, job_start, job_succeed
 from labeling.services.scan import library_scan
+from labeling.tasks_sorting import moves_reconcile_task  # noqa: F401  (registers the task)
 
 logger = logging.getLogger(__name__)
 

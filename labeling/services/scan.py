@@ -214,7 +214,16 @@ def library_scan(
         logger.warning("scan %s: %s", library.root, warning)
     report.total = len(disk_files)
 
-    known = {v.path: v for v in Video.objects.filter(library=library)}
+    # Moves in flight (journalled by the sort service, not yet closed) are left alone:
+    # their destination is not a new video and their source is not missing.
+    from labeling.models import MoveIntent
+
+    in_flight = MoveIntent.objects.filter(
+        video__library=library, state=MoveIntent.State.PENDING
+    ).values_list("src_path", "dst_path")
+    busy = {path for pair in in_flight for path in pair}
+    disk_files = [d for d in disk_files if d.rel_path not in busy]
+    known = {v.path: v for v in Video.objects.filter(library=library) if v.path not in busy}
     to_probe: list[DiskFile] = []
     for disk in disk_files:
         row = known.get(disk.rel_path)
@@ -302,6 +311,8 @@ def _scan_write(
                             from_path=old_path, to_path=row.path,
                         )
                     )
+            elif not (root / disk.rel_path).exists():
+                continue  # gone since the walk (sorted meanwhile): not a new video
             else:
                 row = Video(
                     library=library, path=disk.rel_path,

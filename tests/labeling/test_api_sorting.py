@@ -164,7 +164,7 @@ def test_autofile_dry_run_then_for_real(api, lib, library_dir):
     assert body["dry_run"] and body["count"] == 1 and body["moved"] == 0
     assert body["items"][0]["filename"] == "clip.mp4" and body["items"][0]["folder"] == "dogs"
     assert (library_dir / "clip.mp4").exists()
-    real = api.post("/api/autofile/", {"threshold": 0.95, "per_folder": {"dogs": 0.9}}, format="json")
+    real = api.post("/api/autofile/", {"threshold": 0.95, "per_folder": {"dogs": 0.9}, "dry_run": False}, format="json")
     assert real.status_code == 200 and real.json()["moved"] == 1
     assert (library_dir / "dogs/clip.mp4").exists()
     bad = api.post("/api/autofile", {"threshold": 2}, format="json")

@@ -190,3 +190,17 @@ def test_progress_is_reported(library_dir, media, copy_video):
 def test_a_bad_library_path_is_refused(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         library_get_or_create(root=tmp_path / "nope")
+
+
+def test_a_move_in_flight_is_left_alone(library_dir, media, copy_video):
+    """A sort between its link and unlink: the scan must not add the destination."""
+    from labeling.models import MoveIntent
+
+    copy_video(library_dir, media["h264.mp4"], "a.mp4")
+    library, _ = scan(library_dir)
+    video = Video.objects.get()
+    copy_video(library_dir, media["h264.mp4"], "cats/a.mp4")  # linked, not yet unlinked
+    MoveIntent.objects.create(video=video, route="player", src_path="a.mp4", dst_path="cats/a.mp4")
+    _, report = scan(library_dir)
+    assert report.new == 0 and report.missing == 0 and Video.objects.count() == 1
+    assert Video.objects.get().path == "a.mp4"

@@ -1,0 +1,199 @@
+"""Folders (categories): name validation, create, rename.
+
+A folder is a first-level directory of the library. Its name becomes a path component,
+so it is validated strictly: a name that works here must work on every file system a
+library may be copied to (ext4, APFS, NTFS/exFAT shares).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import unicodedata
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from labeling.models import Folder, Library, MoveIntent, Video
+from labeling.services.paths import NAME_MAX_BYTES, UnsafePath, name_key, path_resolve
+
+FOLDER_NAME_MAX = 100
+
+
+class FolderError(ValueError):
+    code = "invalid"
+
+
+class FolderNameInvalid(FolderError):
+    code = "invalid_name"
+
+
+class FolderNameTaken(FolderError):
+    code = "name_taken"
+
+
+class FolderBusy(FolderError):
+    code = "conflict"
+
+
+def folder_name_validate(*, name: object) -> str:
+    """Return the NFC form of a valid folder name, or raise FolderNameInvalid."""
+    if not isinstance(name, str):
+        raise FolderNameInvalid("a folder name must be text")
+    name = unicodedata.normalize("NFC", name)
+    if not name:
+        raise FolderNameInvalid("the folder name is empty")
+    if "\x00" in name:
+        raise FolderNameInvalid("the folder name contains a NUL character")
+    if "/" in name or "\\" in name:
+        raise FolderNameInvalid(f"the folder name {name!r} contains '/' or '\\'")
+    if name in (".", ".."):
+        raise FolderNameInvalid(f"{name!r} is not a folder name")
+    if name.startswith("."):
+        raise FolderNameInvalid(f"the folder name {name!r} starts with a dot (hidden folders are not scanned)")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise FolderNameInvalid(f"the folder name {name!r} contains control characters")
+    if name != name.strip() or name.endswith("."):
+        # Windows and SMB shares silently drop trailing dots and spaces: two folders
+        # would become one there.
+        raise FolderNameInvalid(
+            f"the folder name {name!r} starts or ends with a space or ends with a dot"
+        )
+    if len(name) > FOLDER_NAME_MAX:
+        raise FolderNameInvalid(f"the folder name is longer than {FOLDER_NAME_MAX} characters")
+    if len(os.fsencode(name)) > NAME_MAX_BYTES:
+        raise FolderNameInvalid(f"the folder name is longer than {NAME_MAX_BYTES} bytes")
+    return name
+
+
+def _name_clash(*, library: Library, name: str, exclude_pk: int | None = None) -> str | None:
+    """An existing folder (record or directory) whose name is the same up to case/NFC."""
+    key = name_key(name)
+    for other in Folder.objects.filter(library=library).exclude(pk=exclude_pk):
+        if name_key(other.name) == key:
+            return other.name
+    try:
+        entries = os.listdir(library.root)
+    except OSError:
+        return None
+    for entry in entries:
+        if name_key(entry) == key and entry != name:
+            return entry
+    return None
+
+
+def folder_directory_ensure(*, folder: Folder) -> str:
+    """Create the folder's directory if needed; returns its absolute path."""
+    try:
+        path = path_resolve(root=folder.library.root, rel=folder_name_validate(name=folder.name))
+    except UnsafePath as exc:
+        raise FolderNameInvalid(str(exc)) from None
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise FolderNameTaken(f"{folder.name!r} exists in the library and is not a folder")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def folder_create(
+    *,
+    library: Library,
+    name: str,
+    prompts: list[str] | None = None,
+    key: int | None = None,
+    create_directory: bool = True,
+) -> Folder:
+    name = folder_name_validate(name=name)
+    try:
+        path_resolve(root=library.root, rel=name)
+    except UnsafePath as exc:
+        raise FolderNameInvalid(str(exc)) from None
+    clash = _name_clash(library=library, name=name)
+    if clash is not None:
+        raise FolderNameTaken(f"a folder named {clash!r} already exists (names differing only in case or accents clash)")
+    with transaction.atomic():
+        # The library row serialises folder creation: the clash check above and the
+        # insert cannot interleave with another request creating 'Cats' next to 'cats'.
+        Library.objects.select_for_update().filter(pk=library.pk).first()
+        clash = _name_clash(library=library, name=name)
+        if clash is not None:
+            raise FolderNameTaken(f"a folder named {clash!r} already exists")
+        try:
+            folder = Folder.objects.create(
+                library=library, name=name, prompts=list(prompts or []), key=key
+            )
+        except IntegrityError as exc:
+            raise FolderNameTaken(f"folder {name!r} or key {key} is already taken") from exc
+    if create_directory:
+        folder_directory_ensure(folder=folder)
+    return folder
+
+
+def folder_rename(*, folder: Folder, name: str) -> Folder:
+    """Rename the folder and its directory; the videos' paths follow.
+
+    Refused while a sort into or out of the folder is in flight: the sort service locks
+    the folder rows before writing its journal entry, so once we hold the lock, no new
+    intent can appear and the pending ones are all visible.
+    """
+    new_name = folder_name_validate(name=name)
+    library = folder.library
+    if new_name == folder.name:
+        return folder
+    with transaction.atomic():
+        locked = Folder.objects.select_for_update().get(pk=folder.pk)
+        old_name = locked.name
+        clash = _name_clash(library=library, name=new_name, exclude_pk=locked.pk)
+        if clash is not None and name_key(clash) != name_key(old_name):
+            raise FolderNameTaken(f"a folder named {clash!r} already exists")
+        busy = MoveIntent.objects.filter(
+            state=MoveIntent.State.PENDING, video__library=library
+        ).filter(Q(from_folder_id=locked.pk) | Q(to_folder_id=locked.pk))
+        if busy.exists():
+            raise FolderBusy(
+                "a sort into or out of this folder is unfinished; try again in a moment "
+                "(or run `manage.py vidsort_reconcile` after a crash)"
+            )
+        old_path = path_resolve(root=library.root, rel=old_name)
+        new_path = path_resolve(root=library.root, rel=new_name)
+        renamed = False
+        if os.path.isdir(old_path):
+            case_only = name_key(old_name) == name_key(new_name)
+            if os.path.lexists(new_path) and not case_only:
+                raise FolderNameTaken(f"{new_name!r} already exists in the library folder")
+            try:
+                os.rename(old_path, new_path)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise FolderNameTaken(f"{new_name!r} already exists") from exc
+                raise
+            renamed = True
+        try:
+            locked.name = new_name
+            locked.save(update_fields=["name"])
+            prefix = f"{old_name}/"
+            videos = list(
+                Video.objects.select_for_update().filter(library=library, path__startswith=prefix)
+            )
+            for video in videos:
+                video.path = f"{new_name}/{video.path[len(prefix):]}"
+            Video.objects.bulk_update(videos, ["path"], batch_size=500)
+        except Exception:
+            # The database rolls back; put the directory back so both agree again.
+            if renamed:
+                os.rename(new_path, old_path)
+            raise
+    return locked
+
+
+__all__ = [
+    "FOLDER_NAME_MAX",
+    "FolderBusy",
+    "FolderError",
+    "FolderNameInvalid",
+    "FolderNameTaken",
+    "UnsafePath",
+    "folder_create",
+    "folder_directory_ensure",
+    "folder_name_validate",
+    "folder_rename",
+]
