@@ -123,7 +123,48 @@ class VideoDetailView(APIView):
         return Response(video_item(video) | {"history": label_history(video=video)})
 
 
+class FolderWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=300, required=False, trim_whitespace=False)
+    prompts = serializers.ListField(
+        child=serializers.CharField(max_length=200), max_length=20, required=False
+    )
+    key = serializers.IntegerField(min_value=1, max_value=9, required=False, allow_null=True)
+
+
+def folder_item(folder) -> dict:
+    count = folder.videos.exclude(status=Video.Status.MISSING).count()
+    return {"id": folder.pk, "name": folder.name, "count": count, "key": folder.key,
+            "prompts": folder.prompts}
+
+
+def _folder_errors(exc: Exception):
+    from labeling.api.errors import Conflict
+    from labeling.services.folders import FolderBusy, FolderNameTaken
+
+    if isinstance(exc, FolderNameTaken | FolderBusy):
+        return Conflict(str(exc))
+    return ValidationError({"name": str(exc)})
+
+
 class FolderListView(APIView):
+    @extend_schema(request=FolderWriteSerializer, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        from labeling.services.folders import FolderError, folder_create
+
+        serializer = FolderWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "name" not in data:
+            raise ValidationError({"name": "required"})
+        try:
+            folder = folder_create(
+                library=library_current(), name=data["name"], prompts=data.get("prompts") or [],
+                key=data.get("key"),
+            )
+        except FolderError as exc:
+            raise _folder_errors(exc) from None
+        return Response(folder_item(folder), status=201)
+
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         library = library_current()
@@ -134,6 +175,45 @@ class FolderListView(APIView):
             ],
             "unsorted": library_counts(library=library)["unsorted"],
         })
+
+
+class FolderDetailView(APIView):
+    def _folder(self, folder_id: int):
+        from labeling.models import Folder
+
+        return get_object_or_404(Folder, pk=folder_id, library=library_current())
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, folder_id: int) -> Response:
+        return Response(folder_item(self._folder(folder_id)))
+
+    @extend_schema(request=FolderWriteSerializer, responses={200: dict})
+    def patch(self, request: Request, folder_id: int) -> Response:
+        from labeling.services.folders import FolderError, folder_rename, folder_update
+
+        folder = self._folder(folder_id)
+        serializer = FolderWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            if "name" in data:
+                folder = folder_rename(folder=folder, name=data["name"])
+            folder = folder_update(folder=folder, **{k: data[k] for k in ("prompts", "key") if k in data})
+        except FolderError as exc:
+            raise _folder_errors(exc) from None
+        return Response(folder_item(folder))
+
+    put = patch
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, folder_id: int) -> Response:
+        from labeling.services.folders import FolderError, folder_delete
+
+        try:
+            folder_delete(folder=self._folder(folder_id))
+        except FolderError as exc:
+            raise _folder_errors(exc) from None
+        return Response(status=204)
 
 
 class StatsView(APIView):
@@ -226,6 +306,7 @@ urlpatterns = [
     re_path(r"^videos/?$", VideoListView.as_view(), name="video-list"),
     re_path(r"^videos/(?P<video_id>\d+)/?$", VideoDetailView.as_view(), name="video-detail"),
     re_path(r"^folders/?$", FolderListView.as_view(), name="folder-list"),
+    re_path(r"^folders/(?P<folder_id>\d+)/?$", FolderDetailView.as_view(), name="folder-detail"),
     re_path(r"^stats/?$", StatsView.as_view(), name="stats"),
     re_path(r"^preferences/?$", PreferenceView.as_view(), name="preferences"),
 ]

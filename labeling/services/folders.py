@@ -185,6 +185,62 @@ def folder_rename(*, folder: Folder, name: str) -> Folder:
     return locked
 
 
+def folder_update(*, folder: Folder, prompts: list[str] | None = None, key=...) -> Folder:
+    """Change a folder's zero-shot prompts and/or its keyboard key (1-9 or None).
+
+    Taking a key another folder holds swaps the two keys, so a person reordering the
+    player's keys never hits a uniqueness error.
+    """
+    with transaction.atomic():
+        locked = Folder.objects.select_for_update().get(pk=folder.pk)
+        fields: list[str] = []
+        if prompts is not None:
+            locked.prompts = [p.strip() for p in prompts if p.strip()]
+            fields.append("prompts")
+        if key is not ...:
+            if key is not None and not 1 <= key <= 9:
+                raise FolderNameInvalid("key must be between 1 and 9")
+            holder = (
+                Folder.objects.select_for_update()
+                .filter(library=locked.library, key=key)
+                .exclude(pk=locked.pk)
+                .first()
+                if key is not None
+                else None
+            )
+            if holder is not None:
+                # Free the key first: the unique constraint is checked per statement.
+                old_key = locked.key
+                Folder.objects.filter(pk=holder.pk).update(key=None)
+                Folder.objects.filter(pk=locked.pk).update(key=key)
+                Folder.objects.filter(pk=holder.pk).update(key=old_key)
+                locked.key = key
+            else:
+                locked.key = key
+                fields.append("key")
+        if fields:
+            locked.save(update_fields=fields)
+    return locked
+
+
+def folder_delete(*, folder: Folder) -> None:
+    """Delete an empty folder (no videos, not even missing ones with history).
+
+    Its directory is removed only if it is empty on disk too; a folder holding files
+    VidSort does not know about stays on disk.
+    """
+    with transaction.atomic():
+        locked = Folder.objects.select_for_update().get(pk=folder.pk)
+        if locked.videos.exists():
+            raise FolderBusy(f"folder {locked.name!r} is not empty; move its videos out first")
+        directory = path_resolve(root=locked.library.root, rel=locked.name)
+        locked.delete()
+    try:
+        os.rmdir(directory)
+    except OSError:
+        pass  # not empty or already gone: never delete a user's files
+
+
 __all__ = [
     "FOLDER_NAME_MAX",
     "FolderBusy",
@@ -193,6 +249,8 @@ __all__ = [
     "FolderNameTaken",
     "UnsafePath",
     "folder_create",
+    "folder_delete",
+    "folder_update",
     "folder_directory_ensure",
     "folder_name_validate",
     "folder_rename",

@@ -123,3 +123,32 @@ def test_preferences_are_remembered_per_user(api, library):
     assert api.put("/api/preferences", {"queue_order": "margin"}, format="json").status_code == 200
     assert api.get("/api/videos").json()["order"] == "margin"
     assert api.put("/api/preferences", {"queue_order": "bogus"}, format="json").status_code == 400
+
+
+def test_folder_create_rename_prompts_keys_and_delete(api, library):
+    root = library.root
+    created = api.post("/api/folders", {"name": "pets", "prompts": ["a cat", "a dog"]}, format="json")
+    assert created.status_code == 201, created.content
+    pets = created.json()
+    assert pets["prompts"] == ["a cat", "a dog"] and pets["count"] == 0
+    assert api.post("/api/folders", {"name": "pets"}, format="json").status_code == 409
+    for bad in ["../x", "a/b", ".hidden", "", "x" * 101]:
+        assert api.post("/api/folders", {"name": bad}, format="json").status_code == 400
+    # Rename moves the directory and the videos' paths.
+    sunsets = api.get("/api/folders").json()["folders"][0]
+    renamed = api.patch(f"/api/folders/{sunsets['id']}", {"name": "dusk"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "dusk"
+    import os
+
+    assert os.path.isdir(f"{root}/dusk") and not os.path.exists(f"{root}/{sunsets['name']}")
+    for video in Video.objects.filter(folder_id=sunsets["id"]):
+        assert video.path.startswith("dusk/") and os.path.exists(f"{root}/{video.path}")
+    # Taking another folder's key swaps the two.
+    other = api.get("/api/folders").json()["folders"][1]
+    api.patch(f"/api/folders/{pets['id']}", {"key": other["key"]}, format="json")
+    keys = {f["id"]: f["key"] for f in api.get("/api/folders").json()["folders"]}
+    assert keys[pets["id"]] == other["key"] and keys[other["id"]] == pets["key"]
+    # Delete: refused while it holds videos, allowed when empty.
+    assert api.delete(f"/api/folders/{sunsets['id']}").status_code == 409
+    assert api.delete(f"/api/folders/{pets['id']}").status_code == 204
+    assert api.get(f"/api/folders/{pets['id']}").status_code == 404
