@@ -170,9 +170,31 @@ class EmbeddingAdmin(ReadOnlyAdmin):
 
 @admin.register(Classifier)
 class ClassifierAdmin(ReadOnlyAdmin):
-    list_display = ["version", "library", "model_id", "is_active", "created_at"]
+    list_display = ["version", "library", "model_id", "is_active", "accuracy", "labels",
+                    "created_at"]
     list_filter = ["library", "is_active", "model_id"]
     exclude = ["blob"]
+    actions = ["activate_version"]
+
+    @admin.display(description="CV accuracy")
+    def accuracy(self, obj: Classifier) -> str:
+        value = obj.metrics.get("accuracy")
+        return f"{value:.3f}" if isinstance(value, float) else "–"
+
+    @admin.display(description="labels")
+    def labels(self, obj: Classifier) -> int | None:
+        return obj.metrics.get("n_labels")
+
+    @admin.action(description="Activate this version (rollback)")
+    def activate_version(self, request: HttpRequest, queryset: QuerySet[Classifier]) -> None:
+        from labeling.services.learning import classifier_activate
+
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", level="error")
+            return
+        classifier = queryset.get()
+        classifier_activate(classifier=classifier)
+        self.message_user(request, f"Classifier v{classifier.version} is now active.")
 
 
 @admin.register(Job)

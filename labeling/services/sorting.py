@@ -269,12 +269,28 @@ def video_sort(
             "by `manage.py vidsort_reconcile`"
         ) from exc
     _step(STEP_DONE)
+    if route != LabelEvent.Route.UNDO:
+        _auto_retrain_check(library)
     return SortResult(
         video=row, moved=True, from_folder=intent.from_folder, to_folder=folder,
         from_path=intent.src_path, to_path=intent.dst_path, event=event,
         renamed=os.path.basename(intent.dst_path) != os.path.basename(intent.src_path),
         intent_id=intent.pk,
     )
+
+
+def _auto_retrain_check(library: Library) -> None:
+    """Queue a retrain after VIDSORT_AUTO_RETRAIN_LABELS new labels (a no-op when off)."""
+    from django.conf import settings
+
+    if not settings.VIDSORT_AUTO_RETRAIN_LABELS:
+        return
+    from labeling.services.retrain import retrain_maybe_auto
+
+    try:
+        retrain_maybe_auto(library=library)
+    except Exception:  # the sort itself succeeded; a failed trigger must not undo that
+        logger.exception("auto-retrain check failed")
 
 
 def _lock_folders(ids: set[int | None]) -> None:

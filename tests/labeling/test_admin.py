@@ -61,3 +61,18 @@ def test_home_page_lists_folders(admin_client, scanned, settings, tmp_path):
     settings.VIDSORT_LIBRARY = tmp_path / "demo"
     body = admin_client.get("/").content.decode()
     assert "unsorted" in body and "sunsets" in body
+
+
+def test_rollback_from_the_admin(admin_client, tmp_path):
+    from labeling.models import Classifier, Library
+
+    library = Library.objects.create(name="l", root=str(tmp_path))
+    v1 = Classifier.objects.create(library=library, version=1, model_id="m", blob=b"")
+    Classifier.objects.create(library=library, version=2, model_id="m", blob=b"", is_active=True)
+    response = admin_client.post(
+        "/admin/labeling/classifier/",
+        {"action": "activate_version", "_selected_action": [v1.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200 and "v1 is now active" in response.content.decode()
+    assert list(Classifier.objects.filter(is_active=True)) == [v1]
