@@ -228,7 +228,7 @@ def test_nginx_sends_video_bytes_only_after_django_authorised(stack: Stack):
     # Anonymous: sent to the login page, and not one byte of the file.
     anonymous = browser.request(url, headers={"Range": "bytes=0-99"})
     assert anonymous.status == 302
-    assert anonymous.headers["Location"].startswith("/admin/login/")
+    assert anonymous.headers["Location"].startswith("/login/")
     assert VIDEO[:100] not in anonymous.body and "Content-Range" not in anonymous.headers
     # The internal location cannot be asked for directly.
     direct = browser.request(f"{ACCEL_PREFIX}/clip.mp4")

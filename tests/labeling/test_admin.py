@@ -59,7 +59,7 @@ def test_label_events_cannot_be_edited(admin_client, scanned):
 
 def test_home_page_lists_folders(admin_client, scanned, settings, tmp_path):
     settings.VIDSORT_LIBRARY = tmp_path / "demo"
-    body = admin_client.get("/").content.decode()
+    body = admin_client.get("/overview").content.decode()
     assert "unsorted" in body and "sunsets" in body
 
 

@@ -260,7 +260,7 @@ def test_content_type_follows_the_extension(user_client, library, name, content_
 def test_anonymous_is_sent_to_login_without_bytes(client, video):
     response = get(client, video, "bytes=0-99")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=/media/videos/")
+    assert response["Location"].startswith("/login/?next=/media/videos/")
     assert DATA[:100] not in body(response)
 
 

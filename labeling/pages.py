@@ -1,0 +1,101 @@
+"""The browser pages: the player, the per-folder gallery, login and logout.
+
+Thin: the pages render a shell and hand the browser what it needs to start at once
+(settings, the user's queue order); everything else comes from the JSON API, which the
+scripts use too, so the page and the API cannot disagree.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from labeling.models import Folder, UserPreference
+from labeling.selectors import DEFAULT_QUEUE_ORDER, QUEUE_ORDERS
+from labeling.services.library import library_current
+
+# Shown in the queue-order selector; the keys are the API's `order` values.
+QUEUE_ORDER_LABELS = {
+    "uncertainty+diversity": "Least certain, varied",
+    "uncertainty": "Least certain first",
+    "margin": "Smallest margin",
+    "entropy": "Highest entropy",
+    "class_balance": "Class balance",
+    "random": "Random",
+    "newest": "Newest",
+    "filename": "File name",
+}
+
+GALLERY_PAGE_SIZE = 24
+
+
+def _queue_order(request: HttpRequest) -> str:
+    pref = UserPreference.objects.filter(user=request.user).first()
+    order = pref.queue_order if pref else DEFAULT_QUEUE_ORDER
+    return order if order in QUEUE_ORDERS else DEFAULT_QUEUE_ORDER
+
+
+@login_required
+@ensure_csrf_cookie  # the page's POSTs read the csrftoken cookie
+def player(request: HttpRequest) -> HttpResponse:
+    try:
+        library = library_current()
+    except ImproperlyConfigured as exc:
+        return render(request, "labeling/home.html", {"setup_error": str(exc)})
+    return render(
+        request,
+        "labeling/player.html",
+        {
+            "library": library,
+            "config": {
+                "lowConfidence": settings.VIDSORT_LOW_CONFIDENCE,
+                "queueOrder": _queue_order(request),
+                "pageSize": 20,
+            },
+            "queue_orders": [(key, QUEUE_ORDER_LABELS.get(key, key)) for key in QUEUE_ORDERS],
+            "current_order": _queue_order(request),
+            "low_confidence_percent": round(settings.VIDSORT_LOW_CONFIDENCE * 100),
+        },
+    )
+
+
+@login_required
+@ensure_csrf_cookie
+def gallery(request: HttpRequest, folder: str) -> HttpResponse:
+    try:
+        library = library_current()
+    except ImproperlyConfigured as exc:
+        return render(request, "labeling/home.html", {"setup_error": str(exc)})
+    if folder == "unsorted":
+        name, folder_id = "Unsorted", "unsorted"
+    elif folder.isdigit():
+        record = Folder.objects.filter(library=library, pk=int(folder)).first()
+        if record is None:
+            raise Http404("No such folder.")
+        name, folder_id = record.name, str(record.pk)
+    else:
+        raise Http404("No such folder.")
+    return render(
+        request,
+        "labeling/gallery.html",
+        {
+            "library": library,
+            "folder_name": name,
+            "config": {"folder": folder_id, "pageSize": GALLERY_PAGE_SIZE},
+        },
+    )
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    # Django's LogoutView answers POST only (a GET link could be forged by any page).
+    next_page = "/login/"

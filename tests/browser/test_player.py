@@ -1,0 +1,339 @@
+"""The player in headless Chromium against a live server, the demo library and (for the
+retrain) a real Celery worker process: what a person at the keyboard sees and does.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from labeling.models import UserPreference, Video
+from tests.browser.conftest import DESKTOP, PHONE, login
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+PLAYING = """() => {
+  const v = document.querySelector('video.clip.current');
+  return !!v && !v.paused && v.readyState >= 2;
+}"""
+
+
+def current_id(page) -> int:
+    return int(page.get_attribute("#player", "data-video"))
+
+
+def wait_for_next(page, previous: int) -> int:
+    page.wait_for_function(
+        """(previous) => {
+          const p = document.getElementById('player');
+          if (p.dataset.state === 'complete') return true;
+          const v = document.querySelector('video.clip.current');
+          return p.dataset.video !== String(previous) && !!v && !v.paused;
+        }""",
+        arg=previous,
+    )
+    state = page.get_attribute("#player", "data-state")
+    return -1 if state == "complete" else current_id(page)
+
+
+def wait_until(predicate, timeout: float = 10.0, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def api_json(page, live_server, path: str) -> dict:
+    response = page.request.get(f"{live_server.url}{path}")
+    assert response.ok, response.text()
+    return response.json()
+
+
+def remaining(page) -> tuple[int, int]:
+    text = page.inner_text("#counter")
+    left, _, rest = text.partition(" / ")
+    return int(left), int(rest.split()[0])
+
+
+def test_sorting_at_the_keyboard(real_services, predicted_library, live_server, browser_page, browser_user):
+    page, root = browser_page, predicted_library
+    login(page, live_server)
+    page.wait_for_function(PLAYING)  # the first video loads and plays
+    first = current_id(page)
+    video = Video.objects.get(pk=first)
+    assert (root / video.path).exists() and "/" not in video.path
+
+    # The top-3 bars show the API's numbers.
+    item = api_json(page, live_server, f"/api/videos/{first}")
+    rows = page.eval_on_selector_all(
+        "#top3 .top",
+        "rows => rows.map(r => [Number(r.dataset.folder), Number(r.dataset.confidence),"
+        " r.querySelector('.value').textContent, parseFloat(r.querySelector('.bar > div').style.width)])",
+    )
+    top = item["top_predictions"][:3]
+    assert len(rows) == len(top) == 3
+    for (folder_id, confidence, text, width), expected in zip(rows, top, strict=True):
+        assert folder_id == expected["folder_id"]
+        assert confidence == pytest.approx(expected["confidence"])
+        assert text == f"{expected['confidence'] * 100:.1f} %"
+        assert width == pytest.approx(expected["confidence"] * 100, abs=0.01)
+    predicted = page.get_attribute("#folders .folder.predicted", "data-folder")
+    assert int(predicted) == item["predicted_folder_id"]
+
+    total = api_json(page, live_server, "/api/videos")["total"]
+    assert remaining(page) == (total, total)
+
+    # Space pauses and plays, M mutes, → seeks forward; a segment on the timeline seeks there.
+    page.keyboard.press(" ")
+    assert page.evaluate("document.querySelector('video.clip.current').paused")
+    page.keyboard.press(" ")
+    page.wait_for_function(PLAYING)
+    page.keyboard.press("m")
+    assert page.evaluate("document.querySelector('video.clip.current').muted")
+    page.keyboard.press("m")
+    segments = item["segments"]
+    assert page.locator("#segments .segment").count() == len(segments)
+    if segments:
+        page.evaluate("document.querySelector('video.clip.current').pause()")
+        page.locator("#segments .segment").first.click()
+        position = page.evaluate("document.querySelector('video.clip.current').currentTime")
+        assert position == pytest.approx(segments[0]["start"], abs=0.3)
+
+    # Screenshots: desktop, then phone width (375 px) with everything reachable.
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "player-desktop.png"))
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(150)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    box = page.locator("#folders .folder").first.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 120  # tappable
+    page.screenshot(path=str(SCREENSHOTS / "player-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+    # Key 2 moves the file into folder 2 on disk; the next video is already playing.
+    folder2 = next(f for f in api_json(page, live_server, "/api/folders")["folders"] if f["key"] == 2)
+    started = time.perf_counter()
+    page.keyboard.press("2")
+    second = wait_for_next(page, first)
+    wall_ms = (time.perf_counter() - started) * 1000
+    assert second not in (-1, first)
+    moved = root / folder2["name"] / video.filename
+    wait_until(lambda: moved.exists() and not (root / video.filename).exists(), message="the move on disk")
+    assert remaining(page) == (total - 1, total)  # the counter decrements
+    in_page_ms = page.evaluate("window.vidsort.metrics.lastSwitchMs")
+
+    # Undo (Z) puts the file back and the video returns.
+    page.keyboard.press("z")
+    page.wait_for_function(f"document.getElementById('player').dataset.video === '{first}'")
+    wait_until(lambda: (root / video.filename).exists() and not moved.exists(), message="the undo on disk")
+    page.wait_for_function(PLAYING)
+    wait_until(lambda: remaining(page) == (total, total), message="the counter after undo")
+
+    # Skip (↓) shows the next video without moving anything.
+    page.keyboard.press("ArrowDown")
+    skipped_to = wait_for_next(page, first)
+    assert skipped_to not in (-1, first)
+    assert (root / video.filename).exists() and remaining(page) == (total, total)
+    page.keyboard.press("k")  # ↑/K: back to the skipped one
+    page.wait_for_function(f"document.getElementById('player').dataset.video === '{first}'")
+
+    # The help overlay opens and closes.
+    page.keyboard.press("?")
+    assert page.is_visible("#help") and "Accept the prediction" in page.inner_text("#help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
+
+    # Accept every prediction (Enter) until the completion screen; time each switch.
+    switches = [in_page_ms]
+    wall = [wall_ms]
+    current = first
+    for _ in range(total + 2):
+        before = time.perf_counter()
+        page.keyboard.press("Enter")
+        current = wait_for_next(page, current)
+        if current == -1:
+            break
+        wall.append((time.perf_counter() - before) * 1000)
+        switches.append(page.evaluate("window.vidsort.metrics.lastSwitchMs"))
+    assert page.is_visible("#complete") and "All videos sorted!" in page.inner_text("#complete")
+    wait_until(
+        lambda: not Video.objects.filter(folder__isnull=True, status="ok").exists(),
+        message="every sort to land",
+    )
+    loose = [p.name for p in root.iterdir() if p.is_file()]
+    assert loose == [], loose
+    page.wait_for_function("document.getElementById('counter').dataset.remaining === '0'")
+    assert page.is_visible("#complete-retrain")
+    print(
+        f"\nkey press -> next video playing (localhost, {len(switches)} switches): in-page "
+        f"median {statistics.median(switches):.0f} ms, max {max(switches):.0f} ms; "
+        f"seen from the test driver median {statistics.median(wall):.0f} ms (target < 150 ms)"
+    )
+    assert page.js_errors == []
+
+
+def test_retrain_shows_progress_and_completes(
+    real_services, demo_library, celery_worker_process, live_server, browser_page, browser_user, settings
+):
+    page = browser_page
+    settings.VIDSORT_LOW_CONFIDENCE = 0.99  # every prediction below it is marked uncertain
+    login(page, live_server)
+    page.wait_for_function(PLAYING)
+    assert "No prediction yet" in page.inner_text("#prediction")
+    page.evaluate(
+        """() => {
+          window.__retrain = [];
+          const note = () => window.__retrain.push(
+            [document.getElementById('player').dataset.retrain, document.getElementById('retrain-status').textContent]);
+          new MutationObserver(note).observe(document.getElementById('retrain-status'),
+                                             {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    page.click("#retrain")
+    page.wait_for_function(
+        "document.getElementById('retrain-status').textContent.startsWith('Done: classifier v1')",
+        timeout=120_000,
+    )
+    seen = page.evaluate("window.__retrain")
+    running = [text for state, text in seen if state == "running"]
+    assert running, seen
+    assert any(word in text for text in running for word in ("Waiting", "Scanning", "Extracting", "Training", "Predicting")), running
+    # The new predictions reach the page: a bar chart and last-retrain figures.
+    page.wait_for_function("document.querySelectorAll('#top3 .top').length === 3")
+    page.wait_for_function("document.getElementById('last-retrain').textContent.includes('labels')")
+    assert "v1" in page.inner_text("#last-retrain")
+    # Below VIDSORT_LOW_CONFIDENCE: warning colour and a label, on the folder and the panel.
+    confidence = api_json(page, live_server, f"/api/videos/{current_id(page)}")["confidence"]
+    assert confidence < 0.99
+    assert page.is_visible("#prediction.low") and "Uncertain (below 99 %)" in page.inner_text("#prediction")
+    assert page.is_visible("#folders .folder.predicted.low")
+    assert page.js_errors == []
+
+
+def test_a_broken_video_shows_its_reason(real_services, make_demo, settings, live_server, browser_page, browser_user):
+    from labeling.services.scan import library_get_or_create, library_scan
+
+    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
+    root = make_demo(24)
+    settings.VIDSORT_LIBRARY = root
+    (root / "zzz_not_a_video.mp4").write_bytes(b"this is not a video" * 100)
+    library_scan(library=library_get_or_create(root=root))
+    assert Video.objects.get(filename="zzz_not_a_video.mp4").status == "unreadable"
+    # A file that scanned fine and was damaged since: only the browser can tell.
+    loose = sorted(Video.objects.filter(folder__isnull=True, status="ok"), key=lambda v: v.filename)
+    (root / loose[0].path).write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x17" * 5000)
+    UserPreference.objects.create(user=browser_user, queue_order="filename")
+
+    page = browser_page
+    login(page, live_server)
+    page.wait_for_selector("#video-message:not([hidden])")
+    assert current_id(page) == loose[0].pk
+    assert "cannot be played" in page.inner_text("#video-message")
+    assert "The browser stopped:" in page.inner_text("#video-message-reason")
+
+    # Skip to the end of the playable queue: the unreadable file comes last, with the
+    # scan's reason, and can be filed anyway with a folder key.
+    for _ in range(len(loose)):
+        page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(50)
+    page.wait_for_function("document.getElementById('player').dataset.state === 'broken'")
+    unreadable = Video.objects.get(filename="zzz_not_a_video.mp4")
+    assert current_id(page) == unreadable.pk
+    message = page.inner_text("#video-message")
+    assert "not a playable video" in message and "unreadable" in message
+    assert unreadable.error and unreadable.error[:20] in message
+    assert page.js_errors == []
+
+
+def test_login_gallery_and_moving_out(real_services, demo_library, live_server, browser_page, browser_user):
+    page, root = browser_page, demo_library
+    page.goto(f"{live_server.url}/")
+    assert page.url.startswith(f"{live_server.url}/login/")
+    page.fill("#id_username", "ann")
+    page.fill("#id_password", "wrong password")
+    page.click("button[type=submit]")
+    assert "did not match" in page.inner_text("form.login")
+    login(page, live_server)
+    page.wait_for_function(PLAYING)
+
+    # The queue order is remembered for the user.
+    page.select_option("#order", "filename")
+    wait_until(
+        lambda: UserPreference.objects.filter(user=browser_user, queue_order="filename").exists(),
+        message="the saved queue order",
+    )
+    page.reload()
+    assert page.eval_on_selector("#order", "s => s.value") == "filename"
+    first = sorted(Video.objects.filter(folder__isnull=True, status="ok"), key=lambda v: v.filename)[0]
+    page.wait_for_function(f"document.getElementById('player').dataset.video === '{first.pk}'")
+
+    # A sort the server refuses: a visible message, and the video comes back.
+    page.route("**/api/sort", lambda route: route.fulfill(
+        status=409, content_type="application/json",
+        body='{"error": "conflict", "detail": "it was moved meanwhile"}',
+    ))
+    page.keyboard.press("1")
+    page.wait_for_selector(".toast.error")
+    assert "it was moved meanwhile" in page.inner_text(".toast.error")
+    page.wait_for_function(f"document.getElementById('player').dataset.video === '{first.pk}'")
+    page.wait_for_function(PLAYING)
+    assert (root / first.filename).exists()
+    page.unroute("**/api/sort")
+
+    folder = Video.objects.filter(folder__isnull=False).first().folder
+    count = Video.objects.filter(folder=folder).count()
+    page.goto(f"{live_server.url}/gallery/{folder.pk}")
+    page.wait_for_function(f"document.querySelectorAll('#grid .card').length === {count}")
+    card = page.locator("#grid .card").first
+    video = Video.objects.get(pk=int(card.get_attribute("data-video")))
+    card.locator(".poster").hover()
+    page.wait_for_function("() => [...document.querySelectorAll('#grid video')].some(v => !v.paused)")
+    card.locator("select").select_option("unsorted")
+    page.wait_for_selector("#grid .card.moved")
+    wait_until(lambda: (root / video.filename).exists(), message="the move out of the folder")
+    assert not (root / folder.name / video.filename).exists()
+    assert page.js_errors == []
+
+
+def test_folders_are_created_and_renamed_from_the_page(
+    real_services, demo_library, live_server, browser_page, browser_user
+):
+    from labeling.models import Folder
+
+    page = browser_page
+    login(page, live_server)
+    page.wait_for_function(PLAYING)
+    page.keyboard.press("n")
+    assert page.is_visible("#folder-dialog")
+    page.fill("#folder-name", "cats")
+    page.fill("#folder-prompts", "a cat\na kitten playing")
+    page.click("#folder-save")
+    page.wait_for_selector("#folders .folder[data-key='7']")
+    assert "cats" in page.inner_text("#folders .folder[data-key='7']")
+    assert (demo_library / "cats").is_dir()
+    first = current_id(page)
+    page.keyboard.press("7")
+    wait_for_next(page, first)
+    video = Video.objects.get(pk=first)
+    wait_until(lambda: (demo_library / "cats" / video.filename).exists(), message="the move into cats")
+
+    # Rename it and edit its prompts: the directory follows, the video stays inside.
+    page.click("#folders li:has(.folder[data-key='7']) .edit")
+    assert page.input_value("#folder-prompts") == "a cat\na kitten playing"
+    page.fill("#folder-name", "kittens")
+    page.fill("#folder-prompts", "a kitten")
+    page.click("#folder-save")
+    page.wait_for_function(
+        "document.querySelector(\"#folders .folder[data-key='7']\").textContent.includes('kittens')"
+    )
+    assert (demo_library / "kittens" / video.filename).exists() and not (demo_library / "cats").exists()
+    folder = Folder.objects.get(key=7)
+    assert folder.name == "kittens" and folder.prompts == ["a kitten"]
+    assert page.js_errors == []
