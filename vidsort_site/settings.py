@@ -203,6 +203,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "staticfiles")))
+# Created up front so whitenoise does not warn before the first collectstatic.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -321,3 +323,91 @@ if VIDSORT_ACCEL_REDIRECT_PREFIX and (
         "starting with '/' (e.g. /_protected/library), matching nginx's internal location."
     )
 # --- End of deployment settings ---------------------------------------------------------
+
+# --- API and security (docs/api.md) -----------------------------------------------------
+# Owned by the API work: the OpenAPI schema and its offline Swagger UI, login throttling,
+# and the SECURE_* settings. `manage.py check --deploy` is clean with DEBUG=0, a long
+# SECRET_KEY and ALLOWED_HOSTS set; each deliberate exception is silenced below, and
+# docs/api.md says why.
+
+# Swagger UI from the installed drf-spectacular-sidecar, not a CDN: /api/docs/ works on a
+# LAN without internet access.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Every endpoint requires authentication, the schema and its UI included.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "labeling.api.schema.postprocess_error_responses",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+})
+
+# bench/api.py only: allow ?q= text search with a random-weight model to time it. The
+# rankings are meaningless; never set it on a real installation.
+VIDSORT_SEARCH_RANDOM_TEXT = env_bool("VIDSORT_SEARCH_RANDOM_TEXT", False)
+
+# Login throttling (labeling/security.py): after VIDSORT_LOGIN_FAILURES failed logins for
+# one (client IP, username) within VIDSORT_LOGIN_WINDOW_SECONDS, the login pages answer 429
+# until the window ends. Counted in a cache every web process shares (Redis when the
+# broker is Redis, else files in the data folder), not in per-process memory.
+VIDSORT_LOGIN_FAILURES = env_int("VIDSORT_LOGIN_FAILURES", 5, minimum=1)
+VIDSORT_LOGIN_WINDOW_SECONDS = env_int("VIDSORT_LOGIN_WINDOW_SECONDS", 900, minimum=1)
+VIDSORT_LOGIN_PATHS = ("/login/", "/admin/login/")
+CACHES = globals().get("CACHES") or {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
+if _broker_scheme.startswith("redis"):
+    CACHES["vidsort-security"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CELERY_BROKER_URL,
+        "KEY_PREFIX": "vidsort-security",
+    }
+else:
+    CACHES["vidsort-security"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "security"),
+    }
+MIDDLEWARE += ["labeling.security.LoginThrottleMiddleware"]
+
+# TLS. VIDSORT_HTTPS=1 when users reach VidSort over https:// (a TLS proxy in front):
+# redirect http to https, send HSTS, mark the session and CSRF cookies Secure.
+VIDSORT_HTTPS = env_bool("VIDSORT_HTTPS", False)
+SESSION_COOKIE_SECURE = VIDSORT_HTTPS
+CSRF_COOKIE_SECURE = VIDSORT_HTTPS
+SECURE_SSL_REDIRECT = VIDSORT_HTTPS and env_bool("VIDSORT_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("VIDSORT_HSTS_SECONDS", 31536000, minimum=0) if VIDSORT_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = VIDSORT_HTTPS and env_bool("VIDSORT_HSTS_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = VIDSORT_HTTPS and env_bool("VIDSORT_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto only when told to: the proxy in front must set it and drop any
+# copy sent by the client, or a client could claim https.
+if env_bool("VIDSORT_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if not VIDSORT_HTTPS:
+    # Plain HTTP on a LAN is a supported deployment: without TLS there is nothing to
+    # redirect to, HSTS would lock browsers out, and Secure cookies would never be sent.
+    SILENCED_SYSTEM_CHECKS += [
+        "security.W004",  # SECURE_HSTS_SECONDS
+        "security.W008",  # SECURE_SSL_REDIRECT
+        "security.W012",  # SESSION_COOKIE_SECURE
+        "security.W016",  # CSRF_COOKIE_SECURE
+    ]
+else:
+    if not SECURE_SSL_REDIRECT:
+        # VIDSORT_SSL_REDIRECT=0: the TLS proxy in front already redirects http to https.
+        SILENCED_SYSTEM_CHECKS += ["security.W008"]
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a commitment for the whole domain; opt in with VIDSORT_HSTS_PRELOAD=1.
+        SILENCED_SYSTEM_CHECKS += ["security.W021"]
+# --- End of API and security settings ---------------------------------------------------

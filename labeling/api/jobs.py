@@ -104,7 +104,7 @@ class RetrainStatusView(APIView):
 
 
 class JobListView(APIView):
-    @extend_schema(responses={200: JobSerializer(many=True)})
+    @extend_schema(operation_id="jobs_list", responses={200: inline_serializer("JobList", {"jobs": JobSerializer(many=True)})})
     def get(self, request: Request) -> Response:
         jobs_mark_lost()
         jobs = Job.objects.filter(library=library_current()).order_by("-created_at")[:100]
@@ -129,7 +129,7 @@ class JobCancelView(APIView):
 
 
 class ClassifierListView(APIView):
-    @extend_schema(responses={200: ClassifierSerializer(many=True)})
+    @extend_schema(operation_id="classifiers_list", responses={200: inline_serializer("ClassifierList", {"classifiers": ClassifierSerializer(many=True)})})
     def get(self, request: Request) -> Response:
         classifiers = Classifier.objects.filter(library=library_current()).order_by("-version")
         return Response({"classifiers": ClassifierSerializer(classifiers, many=True).data})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import re_path
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,6 +66,7 @@ def _api_error(exc: SortError) -> exceptions.APIException:
     return exceptions.APIException(str(exc), code=exc.code)
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
 class _IdOrName(serializers.Field):
     """A JSON integer (an id), a string (a name) or null."""
 
@@ -117,6 +119,7 @@ def _sort_payload(result: SortResult) -> dict[str, Any]:
 class SortView(APIView):
     """Sort one video: {"video": id, "folder": id | name | null} or {"filename", "folder"}."""
 
+    @extend_schema(request=SortInput, responses={200: dict})
     def post(self, request: Request) -> Response:
         data = SortInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -144,6 +147,7 @@ class BulkInput(serializers.Serializer):
 class BulkSortView(APIView):
     """Sort many videos; 200 when every item succeeded, 207 with per-item outcomes if not."""
 
+    @extend_schema(request=BulkInput, responses={200: dict, 207: dict})
     def post(self, request: Request) -> Response:
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -168,6 +172,7 @@ class UndoInput(serializers.Serializer):
 class UndoView(APIView):
     """Undo the caller's latest sort (or {"event": id}, which must be theirs and latest)."""
 
+    @extend_schema(request=UndoInput, responses={200: dict})
     def post(self, request: Request) -> Response:
         data = UndoInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -200,6 +205,7 @@ class AutofileInput(serializers.Serializer):
 class AutofileView(APIView):
     """File every unsorted video predicted at >= threshold; "dry_run" (default true) only lists."""
 
+    @extend_schema(request=AutofileInput, responses={200: dict, 207: dict})
     def post(self, request: Request) -> Response:
         data = AutofileInput(data=request.data)
         data.is_valid(raise_exception=True)

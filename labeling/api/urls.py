@@ -6,10 +6,14 @@ Paths are declared without a trailing slash and also answer with one (`/api/vide
 
 from __future__ import annotations
 
-from labeling.api import jobs, sorting, videos
+from labeling.api import export, jobs, schema, search, sorting, videos
 
 urlpatterns: list = [
     *jobs.urlpatterns,
     *videos.urlpatterns,  # videos, folders (read), stats, preferences
     *sorting.urlpatterns,  # sort, sort/bulk, undo, autofile
+    *search.urlpatterns,  # search by text (?q=) or by example (?like=)
+    *export.urlpatterns,  # export/events, export/labels (JSON or CSV)
+    *schema.urlpatterns,  # schema/ (OpenAPI), docs/ (Swagger UI)
+    *schema.not_found_urlpatterns,  # last: any other /api/ path is a JSON 404
 ]

@@ -78,6 +78,7 @@ class VideoListView(APIView):
             OpenApiParameter("offset", int),
         ],
         responses={200: dict},
+        operation_id="videos_list",
     )
     def get(self, request: Request) -> Response:
         library = library_current()
@@ -165,7 +166,7 @@ class FolderListView(APIView):
             raise _folder_errors(exc) from None
         return Response(folder_item(folder), status=201)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict}, operation_id="folders_list")
     def get(self, request: Request) -> Response:
         library = library_current()
         return Response({

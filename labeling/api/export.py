@@ -1,0 +1,208 @@
+"""Label export as JSON or CSV.
+
+- GET /api/export/events: the label history, oldest first: every move a person or a
+  rule made (player, API, bulk, auto-file, vote, import, external), except moves that
+  were undone and the undo moves themselves, so what is left is what was decided.
+- GET /api/export/labels: the current label of every sorted video, with the event that
+  put it there when there is one.
+
+`?format=csv` (or `Accept: text/csv`) for CSV, JSON otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.db.models import OuterRef, Subquery
+from django.urls import re_path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import renderers, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.models import LabelEvent, Video
+from labeling.services.library import library_current
+
+EVENT_FIELDS = [
+    "event", "video", "path", "folder", "from_folder", "hash", "who", "when", "route",
+    "predicted_folder", "predicted_confidence",
+]
+LABEL_FIELDS = ["video", "path", "folder", "hash", "who", "when", "route", "event"]
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Renders {"rows": [...], "columns": [...]} as CSV; anything else (an error) as key,value."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        if isinstance(data, dict) and "rows" in data and "columns" in data:
+            writer.writerow(data["columns"])
+            for row in data["rows"]:
+                writer.writerow(["" if row.get(c) is None else _safe_cell(row.get(c)) for c in data["columns"]])
+        elif isinstance(data, dict):
+            writer.writerow(list(data.keys()))
+            writer.writerow([_safe_cell(v) for v in data.values()])
+        return out.getvalue().encode(self.charset)
+
+
+def _safe_cell(value: Any) -> Any:
+    # A cell starting with = + - @ runs as a formula in spreadsheets (CSV injection);
+    # file names are user-controlled, so prefix those with a quote.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _events(library) -> list[dict[str, Any]]:
+    rows = (
+        LabelEvent.objects.filter(video__library=library, undone_by__isnull=True)
+        .exclude(route=LabelEvent.Route.UNDO)
+        .order_by("created_at", "id")
+        .values_list(
+            "id", "video_id", "to_path", "video__path", "to_name", "from_name",
+            "video__content_hash", "user__username", "created_at", "route",
+            "predicted_folder__name", "predicted_confidence",
+        )
+    )
+    return [
+        {
+            "event": eid, "video": vid, "path": to_path or path, "folder": to_name or None,
+            "from_folder": from_name or None, "hash": content_hash, "who": username,
+            "when": _iso(at), "route": route, "predicted_folder": predicted,
+            "predicted_confidence": confidence,
+        }
+        for (eid, vid, to_path, path, to_name, from_name, content_hash, username, at, route,
+             predicted, confidence) in rows.iterator(chunk_size=5000)
+    ]
+
+
+def _labels(library) -> list[dict[str, Any]]:
+    latest = (
+        LabelEvent.objects.filter(video=OuterRef("pk"), undone_by__isnull=True)
+        .exclude(route=LabelEvent.Route.UNDO)
+        .order_by("-created_at", "-id")
+    )
+    rows = (
+        Video.objects.filter(library=library, folder__isnull=False)
+        .exclude(status=Video.Status.MISSING)
+        .annotate(
+            event_id=Subquery(latest.values("id")[:1]),
+            event_user=Subquery(latest.values("user__username")[:1]),
+            event_at=Subquery(latest.values("created_at")[:1]),
+            event_route=Subquery(latest.values("route")[:1]),
+        )
+        .order_by("path")
+        .values_list("pk", "path", "folder__name", "content_hash", "event_user", "event_at",
+                     "event_route", "event_id")
+    )
+    return [
+        {"video": pk, "path": path, "folder": folder, "hash": content_hash, "who": user,
+         "when": _iso(at), "route": route, "event": event}
+        for pk, path, folder, content_hash, user, at, route, event in rows.iterator(chunk_size=5000)
+    ]
+
+
+class EventRow(serializers.Serializer):
+    event = serializers.IntegerField()
+    video = serializers.IntegerField()
+    path = serializers.CharField()
+    folder = serializers.CharField(allow_null=True, help_text="Where it went; null = back to unsorted.")
+    from_folder = serializers.CharField(allow_null=True)
+    hash = serializers.CharField()
+    who = serializers.CharField(allow_null=True)
+    when = serializers.DateTimeField()
+    route = serializers.CharField()
+    predicted_folder = serializers.CharField(allow_null=True)
+    predicted_confidence = serializers.FloatField(allow_null=True)
+
+
+class LabelRow(serializers.Serializer):
+    video = serializers.IntegerField()
+    path = serializers.CharField()
+    folder = serializers.CharField()
+    hash = serializers.CharField()
+    who = serializers.CharField(allow_null=True)
+    when = serializers.DateTimeField(allow_null=True)
+    route = serializers.CharField(allow_null=True)
+    event = serializers.IntegerField(allow_null=True)
+
+
+class EventExport(serializers.Serializer):
+    columns = serializers.ListField(child=serializers.CharField())
+    count = serializers.IntegerField()
+    rows = EventRow(many=True)
+
+
+class LabelExport(serializers.Serializer):
+    columns = serializers.ListField(child=serializers.CharField())
+    count = serializers.IntegerField()
+    rows = LabelRow(many=True)
+
+
+FORMAT_PARAM = OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv.")
+
+
+class _ExportView(APIView):
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+    columns: list[str] = []
+
+    def rows(self, library) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        rows = self.rows(library_current())
+        response = Response({"columns": self.columns, "count": len(rows), "rows": rows})
+        if request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = f'attachment; filename="vidsort-{self.name}.csv"'
+        return response
+
+
+class EventExportView(_ExportView):
+    columns = EVENT_FIELDS
+    name = "label-events"
+
+    def rows(self, library) -> list[dict[str, Any]]:
+        return _events(library)
+
+    @extend_schema(
+        operation_id="export_events",
+        parameters=[FORMAT_PARAM],
+        responses={(200, "application/json"): EventExport, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class LabelExportView(_ExportView):
+    columns = LABEL_FIELDS
+    name = "labels"
+
+    def rows(self, library) -> list[dict[str, Any]]:
+        return _labels(library)
+
+    @extend_schema(
+        operation_id="export_labels",
+        parameters=[FORMAT_PARAM],
+        responses={(200, "application/json"): LabelExport, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+urlpatterns = [
+    re_path(r"^export/events/?$", EventExportView.as_view(), name="api-export-events"),
+    re_path(r"^export/labels/?$", LabelExportView.as_view(), name="api-export-labels"),
+]

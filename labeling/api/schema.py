@@ -1,0 +1,81 @@
+"""OpenAPI: the schema at /api/schema/ and Swagger UI at /api/docs/.
+
+Swagger UI's files come from drf-spectacular-sidecar (settings.SPECTACULAR_SETTINGS), so
+the page works without internet access. Both need an authenticated user, like every
+other endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import re_path
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The API's one error shape (labeling/api/errors.py).",
+    "properties": {
+        "error": {"type": "string", "description": "A short machine-readable code."},
+        "detail": {"type": "string", "description": "What went wrong, for a person."},
+        "fields": {
+            "type": "object", "additionalProperties": True,
+            "description": "Per-field messages (validation errors only).",
+        },
+    },
+    "required": ["error", "detail"],
+}
+
+# Documented on every operation; an operation's own declaration of a status wins.
+ERROR_STATUSES = {
+    "400": "Bad input.",
+    "401": "Not authenticated.",
+    "403": "Not authenticated, or CSRF token missing on a session POST.",
+    "404": "No such object.",
+    "405": "Method not allowed.",
+    "406": "Not acceptable.",
+    "409": "Conflicts with the current state.",
+    "413": "Too large.",
+    "415": "Unsupported media type.",
+    "422": "Well-formed but cannot be carried out.",
+    "429": "Too many requests.",
+    "503": "A dependency (disk, encoder) is unavailable; nothing was changed.",
+}
+
+
+def postprocess_error_responses(result: dict, generator, request, public) -> dict:
+    """drf-spectacular hook: add the Error component and the error responses."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in ERROR_STATUSES.items():
+                responses.setdefault(
+                    code, {"description": description, "content": {"application/json": {"schema": ref}}}
+                )
+    return result
+
+
+@extend_schema(exclude=True)
+class ApiNotFoundView(APIView):
+    """Any other /api/ path (or a path parameter that is not an id): a 404 in the API's
+    error shape, not Django's HTML page, so scripts parse one format. It goes last."""
+
+    def _not_found(self, request: Request, *args, **kwargs) -> Response:
+        raise NotFound(f"no API endpoint at {request.path[:200]!r}; see /api/docs/")
+
+    get = post = put = patch = delete = head = options = _not_found
+
+
+urlpatterns = [
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+not_found_urlpatterns = [re_path(r"^", ApiNotFoundView.as_view(), name="api-not-found")]

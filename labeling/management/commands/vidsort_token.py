@@ -1,0 +1,48 @@
+"""Create or show a user's API token (DRF TokenAuthentication).
+
+    manage.py vidsort_token alice            # prints alice's token, creating it if needed
+    manage.py vidsort_token alice --rotate   # replaces it (the old one stops working)
+    manage.py vidsort_token alice --revoke   # deletes it
+
+Only the key goes to stdout, so `TOKEN=$(manage.py vidsort_token alice)` works. Scripts
+send it as the header `Authorization: Token <key>`; it is never accepted in a URL.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+
+class Command(BaseCommand):
+    help = "Create (or show, rotate, revoke) the API token of a user."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("username")
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument("--rotate", action="store_true", help="Replace the token with a new one.")
+        group.add_argument("--revoke", action="store_true", help="Delete the token.")
+
+    def handle(self, *args, username: str, rotate: bool, revoke: bool, **options) -> None:
+        User = get_user_model()
+        try:
+            user = User.objects.get(**{User.USERNAME_FIELD: username})
+        except User.DoesNotExist:
+            raise CommandError(
+                f"no user {username!r}; create one first (manage.py createsuperuser, or the admin)"
+            ) from None
+        if not user.is_active:
+            raise CommandError(f"user {username!r} is inactive; a token would not authenticate")
+        with transaction.atomic():
+            if revoke:
+                deleted, _ = Token.objects.filter(user=user).delete()
+                self.stderr.write(f"token of {username} {'revoked' if deleted else 'did not exist'}")
+                return
+            if rotate:
+                Token.objects.filter(user=user).delete()
+            token, created = Token.objects.get_or_create(user=user)
+        if created:
+            self.stderr.write(f"new token for {username}")
+        self.stdout.write(token.key)
