@@ -67,44 +67,77 @@ def videos_with_prediction(*, library: Library) -> QuerySet[Video]:
     )
 
 
+PREDICTION_ORDERS = {
+    # order name -> ordering of Prediction rows (best first); videos without a prediction
+    # of the active version come after them, by id.
+    "uncertainty": ("confidence", "video_id"),
+    "uncertainty+diversity": ("confidence", "video_id"),
+    "margin": ("margin", "video_id"),
+    "entropy": ("-entropy", "video_id"),
+}
+VIDEO_ORDERS = {"newest": ("-created_at", "-pk"), "filename": ("filename", "pk")}
+
+
 def queue_page(
     *, library: Library, order: str, limit: int, offset: int = 0, seed: int = 0,
-    queryset: QuerySet[Video] | None = None,
+    filters: dict | None = None,
 ) -> tuple[list[Video], int]:
-    """One page of unsorted playable videos in a queue order, and the total count.
+    """One page of videos in a queue order, and the total count.
 
-    Orders that the database can sort (uncertainty, margin, entropy, newest, filename)
-    are sorted there, so a page costs one indexed query whatever the library size.
-    class_balance and random need every candidate's numbers and are ordered in Python
-    with mlpipeline.strategies; uncertainty+diversity re-orders only the most
-    uncertain DIVERSITY_POOL videos farthest-first over their embeddings.
+    ``filters`` are Video field lookups (default: unsorted and playable). Prediction
+    orders read the page's ids from the (classifier_version, confidence|margin) indexes
+    and stop after one page, then load just those rows: a page costs the same at 100
+    videos as at 100,000. class_balance and random need every candidate's numbers and
+    are ordered in Python with mlpipeline.strategies; uncertainty+diversity re-orders
+    only the most uncertain DIVERSITY_POOL videos farthest-first over their embeddings.
     """
-    from django.db.models import F
-
     if order not in QUEUE_ORDERS:
         raise ValueError(f"unknown queue order {order!r}; use one of {', '.join(QUEUE_ORDERS)}")
-    base = queryset if queryset is not None else videos_with_prediction(library=library).filter(
-        folder__isnull=True, status=Video.Status.OK
+    filters = filters if filters is not None else {"folder__isnull": True, "status": Video.Status.OK}
+    videos = Video.objects.filter(library=library, **filters)
+    total = videos.count()
+    if order == "uncertainty+diversity" and offset < DIVERSITY_POOL:
+        ids = _prediction_order_ids(library, videos, filters, order, 0, max(DIVERSITY_POOL, offset + limit))
+        pool = _load_in_order(library, ids)
+        return _diversified(pool)[offset : offset + limit], total
+    if order in PREDICTION_ORDERS:
+        ids = _prediction_order_ids(library, videos, filters, order, offset, limit)
+    elif order in VIDEO_ORDERS:
+        ids = list(videos.order_by(*VIDEO_ORDERS[order]).values_list("pk", flat=True)[offset : offset + limit])
+    else:
+        base = videos_with_prediction(library=library).filter(**filters)
+        ids = _python_order(library=library, base=base, order=order, seed=seed)[offset : offset + limit]
+    return _load_in_order(library, ids), total
+
+
+def _prediction_order_ids(library, videos, filters, order, offset, limit) -> list[int]:
+    from django.db.models import Exists, OuterRef
+
+    from labeling.models import Prediction
+
+    active = classifier_active(library=library)
+    if active is None:
+        return list(videos.order_by("pk").values_list("pk", flat=True)[offset : offset + limit])
+    predicted = Prediction.objects.filter(
+        classifier_version=active.version, video__library=library,
+        **{f"video__{key}": value for key, value in filters.items()},
     )
-    total = base.count()
-    db_orders = {
-        "uncertainty": [F("pred_confidence").asc(nulls_last=True), "pk"],
-        "uncertainty+diversity": [F("pred_confidence").asc(nulls_last=True), "pk"],
-        "margin": [F("pred_margin").asc(nulls_last=True), "pk"],
-        "entropy": [F("pred_entropy").desc(nulls_last=True), "pk"],
-        "newest": ["-created_at", "-pk"],
-        "filename": ["filename", "pk"],
-    }
-    if order in db_orders and not (order == "uncertainty+diversity" and offset < DIVERSITY_POOL):
-        return list(base.order_by(*db_orders[order])[offset : offset + limit]), total
-    if order == "uncertainty+diversity":
-        pool = list(base.order_by(*db_orders[order])[: max(DIVERSITY_POOL, offset + limit)])
-        ordered = _diversified(pool)
-        return ordered[offset : offset + limit], total
-    ids = _python_order(library=library, base=base, order=order, seed=seed)
-    page_ids = ids[offset : offset + limit]
-    rows = {v.pk: v for v in base.filter(pk__in=page_ids)}
-    return [rows[pk] for pk in page_ids if pk in rows], total
+    ids = list(
+        predicted.order_by(*PREDICTION_ORDERS[order]).values_list("video_id", flat=True)[offset : offset + limit]
+    )
+    if len(ids) == limit:
+        return ids
+    # The page runs past the predicted videos: continue with the unpredicted ones.
+    skip = max(0, offset - predicted.count())
+    unpredicted = videos.exclude(
+        Exists(Prediction.objects.filter(video=OuterRef("pk"), classifier_version=active.version))
+    ).order_by("pk")
+    return ids + list(unpredicted.values_list("pk", flat=True)[skip : skip + limit - len(ids)])
+
+
+def _load_in_order(library: Library, ids: list[int]) -> list[Video]:
+    rows = {v.pk: v for v in videos_with_prediction(library=library).filter(pk__in=ids)}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def _diversified(pool: list[Video]) -> list[Video]:

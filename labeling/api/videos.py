@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import re_path, reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -91,19 +90,19 @@ class VideoListView(APIView):
         status_filter = params.get("status", "ok")
         if status_filter not in Video.Status.values:
             raise ValidationError({"status": f"use one of {', '.join(Video.Status.values)}"})
-        queryset = videos_with_prediction(library=library).filter(status=status_filter)
+        filters: dict = {"status": status_filter}
         folder = params.get("folder", "unsorted")
         if folder == "unsorted":
-            queryset = queryset.filter(folder__isnull=True)
+            filters["folder__isnull"] = True
         elif folder != "all":
             if not folder.isdigit():
                 raise ValidationError({"folder": "a folder id, 'unsorted' or 'all'"})
-            queryset = queryset.filter(folder_id=int(folder))
+            filters["folder_id"] = int(folder)
         if params.get("q"):
-            queryset = queryset.filter(Q(filename__icontains=params["q"][:200]))
+            filters["filename__icontains"] = params["q"][:200]
         seed = request.user.pk or 0
         videos, total = queue_page(
-            library=library, order=order, limit=limit, offset=offset, seed=seed, queryset=queryset
+            library=library, order=order, limit=limit, offset=offset, seed=seed, filters=filters
         )
         next_offset = offset + limit if offset + limit < total else None
         return Response({
