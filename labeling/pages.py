@@ -15,8 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from labeling.models import Folder, UserPreference
-from labeling.selectors import DEFAULT_QUEUE_ORDER, QUEUE_ORDERS
+from labeling.models import Folder
+from labeling.selectors import QUEUE_ORDERS, queue_order_for_user
 from labeling.services.library import library_current
 
 # Shown in the queue-order selector; the keys are the API's `order` values.
@@ -34,12 +34,6 @@ QUEUE_ORDER_LABELS = {
 GALLERY_PAGE_SIZE = 24
 
 
-def _queue_order(request: HttpRequest) -> str:
-    pref = UserPreference.objects.filter(user=request.user).first()
-    order = pref.queue_order if pref else DEFAULT_QUEUE_ORDER
-    return order if order in QUEUE_ORDERS else DEFAULT_QUEUE_ORDER
-
-
 @login_required
 @ensure_csrf_cookie  # the page's POSTs read the csrftoken cookie
 def player(request: HttpRequest) -> HttpResponse:
@@ -47,6 +41,7 @@ def player(request: HttpRequest) -> HttpResponse:
         library = library_current()
     except ImproperlyConfigured as exc:
         return render(request, "labeling/home.html", {"setup_error": str(exc)})
+    queue_order = queue_order_for_user(user=request.user)
     return render(
         request,
         "labeling/player.html",
@@ -54,11 +49,11 @@ def player(request: HttpRequest) -> HttpResponse:
             "library": library,
             "config": {
                 "lowConfidence": settings.VIDSORT_LOW_CONFIDENCE,
-                "queueOrder": _queue_order(request),
+                "queueOrder": queue_order,
                 "pageSize": 20,
             },
             "queue_orders": [(key, QUEUE_ORDER_LABELS.get(key, key)) for key in QUEUE_ORDERS],
-            "current_order": _queue_order(request),
+            "current_order": queue_order,
             "low_confidence_percent": round(settings.VIDSORT_LOW_CONFIDENCE * 100),
         },
     )

@@ -33,6 +33,15 @@ DEFAULT_QUEUE_ORDER = "uncertainty+diversity"
 DIVERSITY_POOL = 100
 
 
+def queue_order_for_user(*, user) -> str:
+    """The user's saved queue order (the default for anonymous users or stale values)."""
+    from labeling.models import UserPreference
+
+    pref = UserPreference.objects.filter(user=user).first() if user.is_authenticated else None
+    order = pref.queue_order if pref else DEFAULT_QUEUE_ORDER
+    return order if order in QUEUE_ORDERS else DEFAULT_QUEUE_ORDER
+
+
 def classifier_active(*, library: Library):
     from labeling.models import Classifier
 

@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from labeling.models import Job, Library
 from labeling.services import retrain
-from labeling.services.jobs import JobProgress, job_create, job_fail, job_start, job_succeed
+from labeling.services.jobs import job_create, job_fail, job_progress_writer, job_start, job_succeed
 from labeling.services.scan import library_scan
 from labeling.tasks_sorting import moves_reconcile_task  # noqa: F401  (registers the task)
 
@@ -33,7 +33,7 @@ def library_scan_task(library_id: int, job_id: int | None = None) -> None:
         return
     job_start(job=job, stage=Job.Stage.SCAN)
     try:
-        report = library_scan(library=library, progress=JobProgress(job=job))
+        report = library_scan(library=library, progress=job_progress_writer(job.pk))
     except Exception as exc:
         logger.exception("scan job %s failed", job.pk)
         job_fail(job=job, error=str(exc))
@@ -80,7 +80,6 @@ def embeddings_extract_chunk(job_id: int, video_ids: list[int]) -> None:
 @shared_task(name="labeling.tasks.retrain_train_task", acks_late=True,
              soft_time_limit=1800, time_limit=1900)
 def retrain_train_task(job_id: int) -> None:
-    job = Job.objects.filter(pk=job_id).first()
     _run_stage(job_id, retrain.stage_train)
     job = Job.objects.filter(pk=job_id).first()
     if job is not None and job.state == Job.State.RUNNING and job.stage == Job.Stage.PREDICT:

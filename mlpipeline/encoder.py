@@ -258,6 +258,11 @@ class Encoder:
         return np.concatenate(outputs, axis=0)
 
 
+def encoder_model_id(config: EncoderConfig) -> str:
+    """The cache key of the features this config produces, without loading the model."""
+    return f"{config.model_name}/{_pretrained_id(config)}"
+
+
 def _pretrained_id(config: EncoderConfig) -> str:
     if config.uses_random_weights:
         return f"random{RANDOM_WEIGHTS_SEED}"
@@ -351,7 +356,7 @@ def create_encoder(config: EncoderConfig) -> Encoder:
         image_size=image_size,
         mean=tuple(preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)),
         std=tuple(preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD)),
-        model_id=f"{config.model_name}/{_pretrained_id(config)}",
+        model_id=encoder_model_id(config),
     )
     encoder.eval_transform = eval_transform  # open_clip's PIL transform, for baselines and checks
     logger.info("loaded %r", encoder)

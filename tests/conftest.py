@@ -207,3 +207,31 @@ def make_demo(_demo_cache, tmp_path_factory, tmp_path):
         return target
 
     return make
+
+
+@pytest.fixture
+def scanned_library(make_demo, settings):
+    """A scanned 36-video demo library, current for the app, with the tiny test model."""
+    from labeling.services.scan import library_get_or_create, library_scan
+
+    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
+    settings.VIDSORT_CLIP_PRETRAINED = ""
+    root = make_demo(36)
+    settings.VIDSORT_LIBRARY = root
+    library = library_get_or_create(root=root)
+    library_scan(library=library)
+    return library
+
+
+@pytest.fixture
+def embedded_library(scanned_library):
+    """scanned_library with every video's embedding extracted (in-process decoding)."""
+    from labeling.services.extraction import (
+        embeddings_extract,
+        model_id_current,
+        videos_needing_embeddings,
+    )
+
+    ids = videos_needing_embeddings(library=scanned_library, model_id=model_id_current())
+    embeddings_extract(video_ids=list(ids.values_list("pk", flat=True)), workers=0)
+    return scanned_library

@@ -14,11 +14,11 @@ from rest_framework.views import APIView
 
 from labeling.models import Classifier, LabelEvent, UserPreference, Video
 from labeling.selectors import (
-    DEFAULT_QUEUE_ORDER,
     QUEUE_ORDERS,
     folders_with_counts,
     label_history,
     library_counts,
+    queue_order_for_user,
     queue_page,
     videos_with_prediction,
 )
@@ -61,11 +61,6 @@ def video_item(video: Video) -> dict:
     }
 
 
-def _user_order(user) -> str:
-    pref = UserPreference.objects.filter(user=user).first() if user.is_authenticated else None
-    return pref.queue_order if pref else DEFAULT_QUEUE_ORDER
-
-
 class VideoListView(APIView):
     @extend_schema(
         parameters=[
@@ -82,7 +77,7 @@ class VideoListView(APIView):
     def get(self, request: Request) -> Response:
         library = library_current()
         params = request.query_params
-        order = params.get("order") or _user_order(request.user)
+        order = params.get("order") or queue_order_for_user(user=request.user)
         if order not in QUEUE_ORDERS:
             raise ValidationError({"order": f"use one of {', '.join(QUEUE_ORDERS)}"})
         limit = _int_param(params, "limit", 50, 1, MAX_LIMIT)
@@ -268,7 +263,7 @@ class PreferenceSerializer(serializers.Serializer):
 class PreferenceView(APIView):
     @extend_schema(responses={200: PreferenceSerializer})
     def get(self, request: Request) -> Response:
-        return Response({"queue_order": _user_order(request.user)})
+        return Response({"queue_order": queue_order_for_user(user=request.user)})
 
     @extend_schema(request=PreferenceSerializer, responses={200: PreferenceSerializer})
     def put(self, request: Request) -> Response:

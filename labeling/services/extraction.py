@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from labeling.models import Embedding, Library, Video
 from mlpipeline.embeddings import ExtractionProgress, extract_embeddings, pack_vector
-from mlpipeline.encoder import Encoder, EncoderConfig, get_encoder
+from mlpipeline.encoder import Encoder, EncoderConfig, encoder_model_id, get_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,11 @@ def encoder_config() -> EncoderConfig:
         batch_size=settings.VIDSORT_BATCH_SIZE,
         cache_dir=str(settings.VIDSORT_MODEL_CACHE),
     )
+
+
+def model_id_current() -> str:
+    """The configured model's id, for queries: cheap, never loads the model."""
+    return encoder_model_id(encoder_config())
 
 
 def encoder_get() -> Encoder:
@@ -89,12 +94,14 @@ def embeddings_extract(
     model_id = encoder.model_id
     report = ExtractReport(requested=len(video_ids))
     videos = list(Video.objects.filter(pk__in=video_ids).select_related("library").order_by("pk"))
+    current = set(
+        Embedding.objects.filter(
+            video__in=videos, model_id=model_id, content_hash=F("video__content_hash")
+        ).values_list("video_id", flat=True)
+    )
     todo: list[Video] = []
     for video in videos:
-        current = Embedding.objects.filter(
-            video=video, model_id=model_id, content_hash=video.content_hash
-        ).exists()
-        if current or video.status != Video.Status.OK:
+        if video.pk in current or video.status != Video.Status.OK:
             report.skipped += 1
         else:
             todo.append(video)

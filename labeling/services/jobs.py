@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from labeling.models import Job, Library
+
+
+class JobStopped(Exception):
+    """The job is no longer running (cancelled, lost or failed elsewhere): stop quietly."""
 
 
 def job_create(*, library: Library, kind: str, requested_by=None) -> tuple[Job, bool]:
@@ -39,23 +44,29 @@ def job_start(*, job: Job, stage: str) -> None:
     job.save(update_fields=["state", "stage", "started_at", "heartbeat_at"])
 
 
-@dataclass
-class JobProgress:
-    """Writes progress to the job row at most every `interval` seconds (plus the end)."""
+def job_progress_writer(job_id: int, *, additive: bool = False) -> Callable[[int, int], None]:
+    """Progress callback; raises JobStopped once the job is cancelled or lost."""
+    last_write = 0.0
+    last_done = 0
 
-    job: Job
-    interval: float = 1.0
-    _last: float = field(default=0.0, init=False)
-
-    def __call__(self, done: int, total: int) -> None:
+    def write(done: int, total: int) -> None:
+        nonlocal last_write, last_done
         now = time.monotonic()
-        if done < total and now - self._last < self.interval:
+        if done < total and now - last_write < 0.5:
             return
-        self._last = now
-        Job.objects.filter(pk=self.job.pk).update(
-            progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+        last_write = now
+        if additive:  # several chunks add to one counter
+            delta, last_done = done - last_done, done
+            fields = {"progress_done": F("progress_done") + delta}
+        else:
+            fields = {"progress_done": done, "progress_total": total}
+        updated = Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(
+            heartbeat_at=timezone.now(), **fields
         )
-        self.job.progress_done, self.job.progress_total = done, total
+        if not updated:
+            raise JobStopped(f"job {job_id} stopped")
+
+    return write
 
 
 def job_succeed(*, job: Job, metrics: dict | None = None) -> None:

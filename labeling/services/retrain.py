@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from labeling.models import Classifier, Job, LabelEvent, Library, Prediction
@@ -28,17 +27,20 @@ from labeling.services.extraction import (
     chunked,
     embeddings_extract,
     encoder_get,
+    model_id_current,
     videos_needing_embeddings,
 )
-from labeling.services.jobs import job_create, job_fail, job_succeed
+from labeling.services.jobs import (
+    JobStopped,
+    job_create,
+    job_fail,
+    job_progress_writer,
+    job_succeed,
+)
 from labeling.services.learning import TrainingError, classifier_train, predictions_compute
 from labeling.services.scan import library_scan
 
 logger = logging.getLogger(__name__)
-
-
-class JobStopped(Exception):
-    """The job is no longer running (cancelled, lost or failed elsewhere): stop quietly."""
 
 
 # --- Requests from users ---------------------------------------------------------------
@@ -173,41 +175,18 @@ def job_heartbeat(job_id: int, interval: float | None = None) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-def _progress_writer(job_id: int, *, additive: bool = False) -> Callable[[int, int], None]:
-    """Progress callback; raises JobStopped once the job is cancelled or lost."""
-    last_write = 0.0
-    last_done = 0
-
-    def write(done: int, total: int) -> None:
-        nonlocal last_write, last_done
-        now = time.monotonic()
-        if done < total and now - last_write < 0.5:
-            return
-        last_write = now
-        if additive:  # several chunks add to one counter
-            delta, last_done = done - last_done, done
-            fields = {"progress_done": F("progress_done") + delta}
-        else:
-            fields = {"progress_done": done, "progress_total": total}
-        updated = Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(
-            heartbeat_at=timezone.now(), **fields
-        )
-        if not updated:
-            raise JobStopped(f"job {job_id} stopped")
-
-    return write
-
-
 def stage_scan(job_id: int) -> list[list[int]]:
     """Scan, then return the extract chunks to dispatch (may be empty)."""
     if not _claim(job_id, from_stages=(Job.Stage.SCAN,), stage=Job.Stage.SCAN):
         raise JobStopped(f"job {job_id} cannot start scanning")
     job = _running(job_id)
     with job_heartbeat(job_id):
-        report = library_scan(library=job.library, progress=_progress_writer(job_id))
-        encoder = encoder_get()
+        report = library_scan(library=job.library, progress=job_progress_writer(job_id))
+        # Only the id is needed here: the scan stage runs on the default (CPU) queue and
+        # must not load the model; the extract chunks on the gpu queue do that.
+        model_id = model_id_current()
         ids = list(
-            videos_needing_embeddings(library=job.library, model_id=encoder.model_id)
+            videos_needing_embeddings(library=job.library, model_id=model_id)
             .values_list("pk", flat=True)
         )
     now = timezone.now()
@@ -215,7 +194,7 @@ def stage_scan(job_id: int) -> list[list[int]]:
                "extract_max_video_id": max(ids, default=0)}
     if not Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage=Job.Stage.SCAN).update(
         stage=Job.Stage.EXTRACT, progress_done=0, progress_total=len(ids), heartbeat_at=now,
-        model_id=encoder.model_id, metrics=metrics,
+        model_id=model_id, metrics=metrics,
     ):
         raise JobStopped(f"job {job_id} stopped during scan")
     return list(chunked(ids))
@@ -227,7 +206,7 @@ def stage_extract_chunk(job_id: int, video_ids: list[int]) -> bool:
     if job.stage != Job.Stage.EXTRACT:
         return False  # a re-delivered chunk after the job moved on
     with job_heartbeat(job_id):
-        embeddings_extract(video_ids=video_ids, progress=_progress_writer(job_id, additive=True))
+        embeddings_extract(video_ids=video_ids, progress=job_progress_writer(job_id, additive=True))
     return extract_finish_if_done(job_id)
 
 
@@ -267,7 +246,7 @@ def stage_predict(job_id: int) -> None:
     classifier = job.classifier
     with job_heartbeat(job_id):
         count = predictions_compute(
-            classifier=classifier, encoder=encoder_get(), progress=_progress_writer(job_id),
+            classifier=classifier, encoder=encoder_get(), progress=job_progress_writer(job_id),
             activate=False,
         )
     confidences = list(

@@ -9,29 +9,20 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from labeling.models import Video
-from labeling.services.extraction import embeddings_extract, encoder_get, videos_needing_embeddings
+from labeling.services.extraction import encoder_get
 from labeling.services.learning import classifier_train, predictions_compute
-from labeling.services.scan import library_get_or_create, library_scan
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def library(make_demo, settings):
-    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
-    settings.VIDSORT_CLIP_PRETRAINED = ""
-    root = make_demo(36)
-    settings.VIDSORT_LIBRARY = root
-    library = library_get_or_create(root=root)
-    library_scan(library=library)
-    return library
+def library(scanned_library):
+    return scanned_library
 
 
 @pytest.fixture
-def predicted(library):
-    ids = videos_needing_embeddings(library=library, model_id=encoder_get().model_id)
-    embeddings_extract(video_ids=list(ids.values_list("pk", flat=True)), workers=0)
-    classifier = classifier_train(library=library, encoder=encoder_get()).classifier
+def predicted(embedded_library):
+    classifier = classifier_train(library=embedded_library, encoder=encoder_get()).classifier
     predictions_compute(classifier=classifier, encoder=encoder_get())
     return classifier
 

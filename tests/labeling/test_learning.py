@@ -9,24 +9,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from labeling.models import Classifier, Prediction, Video
-from labeling.services.extraction import embeddings_extract, encoder_get, videos_needing_embeddings
+from labeling.services.extraction import encoder_get
 from labeling.services.learning import TrainingError, classifier_train, predictions_compute
-from labeling.services.scan import library_get_or_create, library_scan
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def library(make_demo, settings):
-    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
-    settings.VIDSORT_CLIP_PRETRAINED = ""
-    root = make_demo(36)
-    settings.VIDSORT_LIBRARY = root
-    library = library_get_or_create(root=root)
-    library_scan(library=library)
-    ids = videos_needing_embeddings(library=library, model_id=encoder_get().model_id)
-    embeddings_extract(video_ids=list(ids.values_list("pk", flat=True)), workers=0)
-    return library
+def library(embedded_library):
+    return embedded_library
 
 
 def test_train_then_predict_every_unsorted_video(library):
