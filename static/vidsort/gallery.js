@@ -13,28 +13,7 @@
   let folders = [];
   let total = 0;
 
-  function cookie(name) {
-    const match = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
-    return match ? decodeURIComponent(match.slice(name.length + 1)) : "";
-  }
-
-  async function api(method, url, body) {
-    const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    if (method !== "GET") opts.headers["X-CSRFToken"] = cookie("csrftoken");
-    const resp = await fetch(url, opts);
-    let data = null;
-    try { data = await resp.json(); } catch (_) { /* not JSON */ }
-    if (!resp.ok) {
-      const err = new Error(data && (data.detail || data.error) || resp.status + " " + resp.statusText);
-      err.status = resp.status;
-      throw err;
-    }
-    return data;
-  }
+  const { api } = window.VidSortHttp;
 
   function toast(text, level = "info") {
     const node = document.createElement("div");
