@@ -1,4 +1,5 @@
-"""Videos -> CLIP embeddings: decode in worker processes, encode in batches in this process.
+"""Videos -> CLIP embeddings: decode in worker processes (threads in a daemonic process), encode
+in batches in this process.
 
 Decoding (CPU, one libav thread per worker) and encoding (GPU, or the parent's torch threads)
 overlap: workers keep decoding the next videos while the parent encodes the current batch. A bad
@@ -162,8 +163,10 @@ def extract_embeddings(
 ) -> Iterator[EmbeddingResult]:
     """Embed each (key, path); yields one EmbeddingResult per item, in input order.
 
-    ``workers``: decode processes (None = one per core; 0 = decode in this process, which is what
-    a daemonic process such as a Celery prefork child gets, since it may not have children).
+    ``workers``: decoders running in parallel (None = one per core; 0 = decode in this process).
+    They are processes, except in a daemonic process such as a Celery prefork child, which may
+    not have children: there they are threads (PyAV releases the GIL while decoding; measured in
+    docs/extraction.md), so a Celery worker still overlaps decoding with encoding.
     ``sample_function`` exists for fault injection in tests; it must be a picklable module-level
     function with sample_frames' signature.
     """
@@ -177,9 +180,9 @@ def extract_embeddings(
     total = len(jobs)
     if workers is None:
         workers = default_workers()
-    if workers > 0 and multiprocessing.current_process().daemon:
-        stats.notes.append("daemonic process: decoding in-process")
-        workers = 0
+    use_threads = workers > 0 and multiprocessing.current_process().daemon
+    if use_threads:
+        stats.notes.append(f"daemonic process: decoding in {workers} threads")
 
     started = time.perf_counter()
     done = 0
@@ -200,13 +203,13 @@ def extract_embeddings(
         return result
 
     outcomes = _decoded_in_order(
-        jobs, workers=workers, sample_function=sample_function, stats=stats
+        jobs, workers=workers, threads=use_threads, sample_function=sample_function, stats=stats
     )
     for result in _encode_in_batches(outcomes, encoder=encoder, stats=stats):
         yield report(result)
 
 
-_pools: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
+_pools: dict[tuple[str, int], concurrent.futures.Executor] = {}
 _pools_lock = threading.Lock()
 
 
@@ -224,23 +227,34 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _shared_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """One long-lived decode pool per worker count, so that each Celery chunk does not pay for
-    starting processes again."""
+def _shared_pool(workers: int, *, threads: bool = False) -> concurrent.futures.Executor:
+    """One long-lived decode pool per (kind, worker count), so that each Celery chunk does not
+    pay for starting processes again."""
+    key = ("threads" if threads else "processes", workers)
     with _pools_lock:
-        pool = _pools.get(workers)
+        pool = _pools.get(key)
         if pool is None:
-            pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=workers, mp_context=_process_context(), initializer=_init_decode_worker
-            )
-            _pools[workers] = pool
+            if threads:
+                # No _init_decode_worker here: it would change this (the encoding) process's
+                # thread settings; each decode already asks libav for one thread.
+                pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=workers, thread_name_prefix="vidsort-decode"
+                )
+            else:
+                pool = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=_process_context(),
+                    initializer=_init_decode_worker,
+                )
+            _pools[key] = pool
         return pool
 
 
-def _discard_pool(workers: int, pool: concurrent.futures.ProcessPoolExecutor) -> None:
+def _discard_pool(workers: int, pool: concurrent.futures.Executor) -> None:
     with _pools_lock:
-        if _pools.get(workers) is pool:
-            del _pools[workers]
+        key = ("processes", workers)
+        if _pools.get(key) is pool:
+            del _pools[key]
     pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -260,6 +274,7 @@ def _decoded_in_order(
     jobs: Sequence[_DecodeJob],
     *,
     workers: int,
+    threads: bool = False,
     sample_function: SampleFunction,
     stats: ExtractionStats,
 ) -> Iterator[_DecodeOutcome]:
@@ -270,7 +285,7 @@ def _decoded_in_order(
     # A bounded window keeps memory flat (each decoded video is ~1.2 MB of frames) while giving
     # every worker a few videos of look-ahead.
     window = workers * 4
-    pool = _shared_pool(workers)
+    pool = _shared_pool(workers, threads=threads)
     pending: deque[tuple[_DecodeJob, concurrent.futures.Future[_DecodeOutcome]]] = deque()
     queue = deque(jobs)
     try:

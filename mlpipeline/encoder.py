@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,14 @@ TINY_MODEL_CONFIG: dict[str, Any] = {
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
 
-ENV_MODEL = "VIDSORT_CLIP_MODEL"
-ENV_PRETRAINED = "VIDSORT_CLIP_PRETRAINED"
-ENV_DEVICE = "VIDSORT_CLIP_DEVICE"
-ENV_PRECISION = "VIDSORT_CLIP_PRECISION"
-ENV_BATCH_SIZE = "VIDSORT_CLIP_BATCH_SIZE"
-ENV_CACHE_DIR = "VIDSORT_CLIP_CACHE_DIR"
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+# The settings a user sets to choose the model; named in error messages (VidSort's Django
+# settings read them; mlpipeline itself never reads the environment).
+ENV_MODEL = "VIDSORT_CLIP_MODEL"
+ENV_PRETRAINED = "VIDSORT_CLIP_PRETRAINED"
 
 
 class EncoderUnavailableError(RuntimeError):
@@ -61,34 +61,6 @@ class EncoderConfig:
     precision: str = "auto"  # auto = fp16 on cuda, fp32 elsewhere
     batch_size: int = 64  # images per forward pass; halved automatically on CUDA out-of-memory
     cache_dir: str | None = None  # where open_clip downloads weights (a docker volume)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> EncoderConfig:
-        """Build from VIDSORT_CLIP_* variables; raises ValueError on a bad value."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        if env.get(ENV_MODEL):
-            values["model_name"] = env[ENV_MODEL]
-            if env[ENV_MODEL] == TINY_MODEL_NAME and ENV_PRETRAINED not in env:
-                values["pretrained"] = ""
-        if ENV_PRETRAINED in env:
-            values["pretrained"] = env[ENV_PRETRAINED]
-        if env.get(ENV_DEVICE):
-            values["device"] = env[ENV_DEVICE]
-        if env.get(ENV_PRECISION):
-            values["precision"] = env[ENV_PRECISION]
-        if env.get(ENV_BATCH_SIZE):
-            try:
-                values["batch_size"] = int(env[ENV_BATCH_SIZE])
-            except ValueError as error:
-                raise ValueError(
-                    f"{ENV_BATCH_SIZE} must be an integer, got {env[ENV_BATCH_SIZE]!r}"
-                ) from error
-        if env.get(ENV_CACHE_DIR):
-            values["cache_dir"] = env[ENV_CACHE_DIR]
-        config = cls(**{**values, **overrides})
-        config.validate()
-        return config
 
     def validate(self) -> None:
         if self.precision not in PRECISIONS:

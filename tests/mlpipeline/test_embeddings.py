@@ -143,3 +143,42 @@ def test_vectors_round_trip_through_bytes() -> None:
     )
     with pytest.raises(ValueError):
         unpack_vector(pack_vector(pooled), dim=60)
+
+
+def _extract_in_a_daemonic_process(items: list[tuple[str, str]], results) -> None:  # type: ignore[no-untyped-def]
+    """Runs in a daemonic child, as a Celery prefork worker does: it may not start processes."""
+    from mlpipeline.encoder import EncoderConfig, get_encoder
+
+    encoder = get_encoder(
+        EncoderConfig(model_name="vidsort-tiny", pretrained="", device="cpu", batch_size=16)
+    )
+    stats = ExtractionStats()
+    vectors = {
+        result.key: result.vector
+        for result in extract_embeddings(
+            items, encoder=encoder, num_frames=4, workers=2, stats=stats
+        )
+    }
+    results.put((vectors, stats.notes))
+
+
+def test_a_daemonic_process_decodes_in_threads_with_the_same_results(
+    video_set: VideoSet, batch_results: dict[str, EmbeddingResult]
+) -> None:
+    import multiprocessing
+
+    items = [(key, str(path)) for key, path in video_set.good().items()]
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_extract_in_a_daemonic_process, args=(items, results))
+    child.daemon = True
+    child.start()
+    vectors, notes = results.get(timeout=120)
+    child.join(timeout=30)
+
+    assert notes == ["daemonic process: decoding in 2 threads"]
+    assert set(vectors) == {key for key, _ in items}
+    for key, vector in vectors.items():
+        first = batch_results[key].vector
+        assert first is not None and vector is not None
+        np.testing.assert_allclose(vector, first, atol=1e-5)

@@ -72,20 +72,11 @@ def test_auto_device_falls_back_to_cpu_without_an_accelerator() -> None:
     assert resolve_device("cpu").type == "cpu"
 
 
-def test_config_from_env_reads_the_documented_variables() -> None:
-    config = EncoderConfig.from_env(
-        {
-            "VIDSORT_CLIP_MODEL": "vidsort-tiny",
-            "VIDSORT_CLIP_BATCH_SIZE": "12",
-            "VIDSORT_CLIP_DEVICE": "cpu",
-        }
-    )
-
-    assert config == EncoderConfig(
-        model_name="vidsort-tiny", pretrained="", device="cpu", batch_size=12
-    )
-    with pytest.raises(ValueError, match="VIDSORT_CLIP_BATCH_SIZE"):
-        EncoderConfig.from_env({"VIDSORT_CLIP_BATCH_SIZE": "lots"})
+def test_config_validation_names_the_bad_value() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        EncoderConfig(batch_size=0).validate()
+    with pytest.raises(ValueError, match="precision"):
+        EncoderConfig(precision="fp8").validate()
 
 
 def assert_says_what_to_set(message: str) -> None:
