@@ -267,9 +267,27 @@ if _broker_scheme.startswith("redis"):
     # Longer than the longest hard time limit (scan: 3700 s), or Redis would re-deliver a
     # task that is still running to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "mark-lost-jobs": {"task": "labeling.tasks.jobs_mark_lost", "schedule": 30.0},
 }
+# Periodic scan of VIDSORT_LIBRARY (files added, moved or removed outside VidSort), every
+# VIDSORT_SCAN_INTERVAL_SECONDS; 0 turns it off. A re-scan of an unchanged library only
+# stats files. Skipped while a scan or retrain (which scans first) is active.
+VIDSORT_SCAN_INTERVAL_SECONDS = env_int("VIDSORT_SCAN_INTERVAL_SECONDS", 3600, minimum=0)
+if VIDSORT_SCAN_INTERVAL_SECONDS:
+    CELERY_BEAT_SCHEDULE["scan-library"] = {
+        "task": "labeling.tasks.library_scan_periodic",
+        "schedule": float(VIDSORT_SCAN_INTERVAL_SECONDS),
+    }
+# Periodic crash recovery of the sort journal: finish or roll back moves left open for
+# more than five minutes (a killed worker or web process), every
+# VIDSORT_RECONCILE_INTERVAL_SECONDS; 0 turns it off. Cheap when nothing is open.
+VIDSORT_RECONCILE_INTERVAL_SECONDS = env_int("VIDSORT_RECONCILE_INTERVAL_SECONDS", 600, minimum=0)
+if VIDSORT_RECONCILE_INTERVAL_SECONDS:
+    CELERY_BEAT_SCHEDULE["reconcile-moves"] = {
+        "task": "labeling.tasks.moves_reconcile_periodic",
+        "schedule": float(VIDSORT_RECONCILE_INTERVAL_SECONDS),
+    }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -301,10 +319,16 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "labeling": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
-                     "propagate": False},
-        "mlpipeline": {"handlers": ["console"], "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
-                       "propagate": False},
+        "labeling": {
+            "handlers": ["console"],
+            "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+        "mlpipeline": {
+            "handlers": ["console"],
+            "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
     },
 }
 
@@ -333,19 +357,21 @@ if VIDSORT_ACCEL_REDIRECT_PREFIX and (
 # Swagger UI from the installed drf-spectacular-sidecar, not a CDN: /api/docs/ works on a
 # LAN without internet access.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
-SPECTACULAR_SETTINGS.update({
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    # Every endpoint requires authentication, the schema and its UI included.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SERVE_INCLUDE_SCHEMA": False,
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "labeling.api.schema.postprocess_error_responses",
-    ],
-    "COMPONENT_SPLIT_REQUEST": True,
-})
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        # Every endpoint requires authentication, the schema and its UI included.
+        "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+        "SERVE_INCLUDE_SCHEMA": False,
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "labeling.api.schema.postprocess_error_responses",
+        ],
+        "COMPONENT_SPLIT_REQUEST": True,
+    }
+)
 
 # bench/api.py only: allow ?q= text search with a random-weight model to time it. The
 # rankings are meaningless; never set it on a real installation.
