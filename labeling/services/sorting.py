@@ -512,6 +512,9 @@ class _MoveState:
     dst_dir: str
     tmp: str = ""
     placed: str = ""  # the destination name we created, once it exists
+    # (st_dev, st_ino) of what we put at ``placed`` without a hard link: our empty
+    # placeholder, then the file renamed onto it; proof that the name still holds ours.
+    placed_id: tuple[int, int] | None = None
     placeholder: bool = False
     source_gone: bool = False
     temp_gone: bool = False
@@ -578,12 +581,25 @@ def _place(*, intent: MoveIntent, root: str, state: _MoveState, source: str) -> 
                 intent.details = {**intent.details, "placeholder": True}
                 intent.save(update_fields=["details"])
             try:
-                os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+                fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 pass
             else:
-                state.placed = dst
-                os.rename(source, dst)
+                try:
+                    st = os.fstat(fd)
+                finally:
+                    os.close(fd)
+                state.placed, state.placed_id = dst, (st.st_dev, st.st_ino)
+                moving = os.lstat(source)
+                try:
+                    os.rename(source, dst)
+                except OSError:
+                    # EXDEV and friends: the empty placeholder must not outlive the
+                    # attempt (a cross-device copy will want this very name next).
+                    _placed_remove(intent=intent, state=state)
+                    raise
+                # rename(2) keeps the inode: the name now holds the file we moved.
+                state.placed_id = (moving.st_dev, moving.st_ino)
                 if source == state.src:
                     state.source_gone = True
                 else:
@@ -619,18 +635,38 @@ def _copy_across(*, intent: MoveIntent, root: str, state: _MoveState) -> None:
     _step(STEP_TEMP_REMOVED)
 
 
+def _placed_is_ours(state: _MoveState) -> bool:
+    """Whether ``state.placed`` still names what this move put there (never another file)."""
+    if not state.placed or not os.path.lexists(state.placed):
+        return False
+    if state.placed_id is not None:
+        st = os.lstat(state.placed)
+        if (st.st_dev, st.st_ino) == state.placed_id:
+            return True  # our placeholder, or our verified copy renamed onto it
+    return bool(
+        (state.tmp and os.path.lexists(state.tmp) and os.path.samefile(state.placed, state.tmp))
+        or (os.path.lexists(state.src) and os.path.samefile(state.placed, state.src))
+    )  # a hard link: a second name for the source's data or for our copy
+
+
+def _placed_remove(*, intent: MoveIntent, state: _MoveState) -> None:
+    """Remove our placeholder after a failed rename onto it (best effort: _abort retries)."""
+    try:
+        if _placed_is_ours(state):
+            os.unlink(state.placed)
+        state.placed, state.placed_id = "", None
+    except OSError as exc:
+        logger.warning("sort %s: could not remove the placeholder %s: %s", intent.pk, state.placed, exc)
+
+
 def _abort(*, intent: MoveIntent, state: _MoveState, exc: OSError) -> None:
     """Undo our own disk work (the source is intact) and close the intent as failed."""
     message = f"{exc.strerror or exc}" + (f" ({errno.errorcode.get(exc.errno, exc.errno)})" if exc.errno else "")
     try:
-        if state.placed and os.path.lexists(state.placed):
-            ours = (
-                (state.tmp and os.path.lexists(state.tmp) and os.path.samefile(state.placed, state.tmp))
-                or os.path.samefile(state.placed, state.src)
-                or (state.placeholder and os.path.getsize(state.placed) == 0)
-            )
-            if ours:  # a second name for the source's data, or our empty placeholder
-                os.unlink(state.placed)
+        if _placed_is_ours(state):
+            # Safe: the source was never removed (else we would not be here), so this is
+            # a second name for its data, our verified copy, or our empty placeholder.
+            os.unlink(state.placed)
         if state.tmp and os.path.lexists(state.tmp):
             os.unlink(state.tmp)  # our own copy; the source was never touched
     except OSError as cleanup:

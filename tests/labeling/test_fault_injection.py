@@ -23,7 +23,7 @@ from labeling.models import Folder, LabelEvent, MoveIntent, Video
 from labeling.services import sorting
 from labeling.services.reconcile import moves_reconcile
 from labeling.services.sorting import SortFailed, SortIncomplete, video_sort
-from tests.conftest import REPO, _database_url_for_worker
+from tests.conftest import IN_CI, REPO, _database_url_for_worker
 from tests.labeling.test_sorting import assert_safe, make_library
 
 FILES = {"clip.mp4": os.urandom(3000) + b"clip", "cats/tom.mp4": b"tom" * 100}
@@ -35,6 +35,13 @@ def exdev_link(src, dst, **kwargs):
     if sorting.TEMP_PREFIX not in os.path.basename(src):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
     return real_link(src, dst, **kwargs)
+
+
+def exdev_then_no_links(src, dst, **kwargs):
+    """Cross-device source, and a destination disk without hard links (FAT, exFAT)."""
+    if sorting.TEMP_PREFIX not in os.path.basename(src):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+    raise OSError(errno.EPERM, "Operation not permitted")
 
 
 @pytest.fixture
@@ -91,6 +98,43 @@ class TestInProcessFaults:
         assert (library_dir / "clip.mp4").exists() and not (library_dir / "dogs/clip.mp4").exists()
         assert_safe(lib, FILES)
 
+    def test_eio_on_fsync_of_the_folder_after_placing_a_copy_without_links(self, lib, library_dir):
+        # No hard links: the verified temp copy is renamed onto our empty placeholder;
+        # when the folder fsync then fails, that placed copy is ours and must go.
+        def fsync(fd):
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                raise OSError(errno.EIO, "I/O error")
+            return real_fsync(fd)
+
+        real_fsync = os.fsync
+        with mock.patch("labeling.services.sorting.os.link", side_effect=exdev_then_no_links), \
+                mock.patch("labeling.services.sorting.os.fsync", side_effect=fsync), \
+                pytest.raises(SortFailed, match="I/O error"):
+            video_sort(video=the_video(), folder=dogs())
+        assert MoveIntent.objects.get().state == "failed"
+        assert the_video().path == "clip.mp4" and not LabelEvent.objects.exists()
+        assert sorted(os.listdir(library_dir / "dogs")) == []
+        assert_safe(lib, FILES)
+
+    def test_no_links_and_a_cross_device_rename_leave_no_placeholder(self, lib, library_dir):
+        # Hard links unsupported and the source on another device: the rename onto the
+        # placeholder fails with EXDEV; the copy must then take the planned name, and
+        # no empty placeholder may be left behind.
+        real_rename = os.rename
+
+        def rename(src, dst):
+            if sorting.TEMP_PREFIX not in os.path.basename(src):
+                raise OSError(errno.EXDEV, "Invalid cross-device link")
+            return real_rename(src, dst)
+
+        with mock.patch("labeling.services.sorting.os.link", side_effect=OSError(errno.EPERM, "no links")), \
+                mock.patch("labeling.services.sorting.os.rename", side_effect=rename):
+            result = video_sort(video=the_video(), folder=dogs())
+        assert result.moved and not result.renamed
+        assert sorted(os.listdir(library_dir / "dogs")) == ["clip.mp4"]
+        assert (library_dir / "dogs/clip.mp4").read_bytes() == FILES["clip.mp4"]
+        assert_safe(lib, FILES)
+
     def test_a_database_error_after_the_move_is_finished_by_reconcile(self, lib, library_dir):
         with mock.patch.object(LabelEvent.objects, "create", side_effect=DatabaseError("server closed the connection")), \
                 pytest.raises(SortIncomplete, match="reconcile"):
@@ -133,9 +177,28 @@ CROSS_DEVICE = {1: "clip.mp4", 2: "clip.mp4", 3: "clip.mp4", 4: "clip.mp4", 5: "
 CASES = [("same", s, p) for s, p in SAME_DEVICE.items()] + [("cross", s, p) for s, p in CROSS_DEVICE.items()]
 
 
+@pytest.fixture
+def shared_database(db) -> None:
+    """The killed subprocess must see the test's database: PostgreSQL, not SQLite.
+
+    (pytest-django's SQLite test database lives in memory, out of another process's
+    reach.) Skips without PostgreSQL; with CI=true a missing PostgreSQL fails the run.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    message = (
+        "the SIGKILL tests need PostgreSQL (set DATABASE_URL=postgres://postgres@127.0.0.1:5432/vidsort)"
+    )
+    if IN_CI:
+        pytest.fail(message + " (CI=true: missing services fail the run)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("device", "step", "final"), CASES, ids=[f"{d}-step{s}" for d, s, _ in CASES])
-def test_sigkill_at_each_step_then_reconcile(lib, library_dir, device, step, final):
+def test_sigkill_at_each_step_then_reconcile(shared_database, lib, library_dir, device, step, final):
     video = the_video()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "vidsort_site.settings",
