@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from io import StringIO
 
@@ -116,6 +117,7 @@ def test_extract_command_is_incremental(library):
     out = StringIO()
     call_command("vidsort_extract", "--library", library.root, "--workers", "0", stdout=out)
     assert "24 videos to embed" in out.getvalue()
+    assert re.search(r"24/24 +[0-9.]+ videos/s +ETA 0 s", out.getvalue())  # rate and ETA shown
     out = StringIO()
     call_command("vidsort_extract", "--library", library.root, "--workers", "0", stdout=out)
     assert "0 videos to embed" in out.getvalue()

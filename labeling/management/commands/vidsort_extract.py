@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,11 +29,25 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"{len(ids)} videos to embed with {encoder.model_id} on {encoder.device}")
 
+        started = time.monotonic()
+        last_step = -1
+
         def progress(done: int, total: int) -> None:
+            nonlocal last_step
+            elapsed = time.monotonic() - started
+            rate = done / elapsed if elapsed > 0 else 0.0
+            eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "?"
+            status = f"{done}/{total}  {rate:.2f} videos/s  ETA {eta}"
             if sys.stdout.isatty():
                 width = 30
                 filled = int(width * done / max(total, 1))
-                self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
+                self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {status}", ending="")
+                return
+            # Logs and pipes get one line per tenth, not a carriage-return bar.
+            step = 10 * done // max(total, 1)
+            if step != last_step:
+                last_step = step
+                self.stdout.write(status)
 
         report = embeddings_extract(video_ids=ids, encoder=encoder, progress=progress, workers=workers)
         self.stdout.write("")
