@@ -1,8 +1,10 @@
 """Property-based: any file or folder name is resolved inside the root or refused clearly.
 
 Hostile samples (traversal, encoded traversal, backslashes, absolute paths, NUL, over-long
-names, '.', empty, trailing dots/spaces, NFD vs NFC) are mixed into generated text. A
-sentinel tree beside the library proves that nothing outside the root is touched.
+names, '.', empty, trailing dots/spaces, NFD vs NFC) are mixed into generated text, and
+every one of them is also tried on every run (the ``test_every_hostile_*`` tests), so a
+regression on a named case never depends on what hypothesis happens to draw. A sentinel
+tree beside the library proves that nothing outside the root is touched.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ HOSTILE = [
     "./a", "a//b", "C:\\Windows", "\\\\server\\share", "~", "~/x", "$HOME", "a\nb", "\x7f",
     unicodedata.normalize("NFD", "café"), unicodedata.normalize("NFC", "café"), "cats/../..",
     "cats/./x.mp4", "%2e%2e/x", "\u202e.mp4", "CON", "a" * 100, "a" * 101, "\ufeff",
+    "x" * 300 + ".mp4", "name..", "name. ", "..\\..\\x.mp4", "escape", "escape/passwd",
+    "escape/../library/x", unicodedata.normalize("NFD", "é.mp4"), "\x00", "a/\x00",
 ]
+HOSTILE_IDS = [ascii(name)[:40] for name in HOSTILE]
 names = st.one_of(
     st.sampled_from(HOSTILE),
     st.text(max_size=40),
@@ -65,6 +70,15 @@ def sandbox(tmp_path: Path) -> tuple[Path, Path]:
 @example(rel="escape/passwd")
 @example(rel="escape")
 def test_path_resolve_stays_inside_or_refuses(sandbox, rel):
+    check_path_resolve(sandbox, rel)
+
+
+@pytest.mark.parametrize("rel", HOSTILE, ids=HOSTILE_IDS)
+def test_every_hostile_path_resolves_inside_or_is_refused(sandbox, rel):
+    check_path_resolve(sandbox, rel)
+
+
+def check_path_resolve(sandbox, rel):
     root, _ = sandbox
     try:
         resolved = path_resolve(root=root, rel=rel)
@@ -80,6 +94,15 @@ def test_path_resolve_stays_inside_or_refuses(sandbox, rel):
 @quick
 @given(name=names)
 def test_folder_names_are_valid_single_components_or_refused(sandbox, name):
+    check_folder_name(sandbox, name)
+
+
+@pytest.mark.parametrize("name", HOSTILE, ids=HOSTILE_IDS)
+def test_every_hostile_folder_name_is_valid_or_refused(sandbox, name):
+    check_folder_name(sandbox, name)
+
+
+def check_folder_name(sandbox, name):
     root, _ = sandbox
     try:
         clean = folder_name_validate(name=name)
@@ -88,18 +111,38 @@ def test_folder_names_are_valid_single_components_or_refused(sandbox, name):
         return
     assert clean == unicodedata.normalize("NFC", clean)
     assert 0 < len(clean) <= 100 and clean == clean.strip() and not clean.endswith(".")
-    assert Path(path_resolve(root=root, rel=clean)).parent == Path(os.path.realpath(root))
+    assert_resolves_in_root_or_refused(root, clean)
+
+
+def assert_resolves_in_root_or_refused(root: Path, name: str) -> None:
+    """A valid single name is a direct child of the root, unless it is a symlink out."""
+    try:
+        resolved = path_resolve(root=root, rel=name)
+    except UnsafePath as exc:  # e.g. 'escape', a symlink pointing outside the library
+        assert os.path.islink(root / name) and "leaves the library" in str(exc)
+        return
+    assert Path(resolved).parent == Path(os.path.realpath(root))
 
 
 @quick
 @given(name=names)
 def test_file_names_are_single_components_or_refused(sandbox, name):
+    check_file_name(sandbox, name)
+
+
+@pytest.mark.parametrize("name", HOSTILE, ids=HOSTILE_IDS)
+def test_every_hostile_file_name_is_a_single_component_or_refused(sandbox, name):
+    check_file_name(sandbox, name)
+
+
+def check_file_name(sandbox, name):
     root, _ = sandbox
     try:
         clean = filename_validate(name=name)
-    except UnsafePath:
+    except UnsafePath as exc:
+        assert str(exc)
         return
-    assert Path(path_resolve(root=root, rel=clean)).parent == Path(os.path.realpath(root))
+    assert_resolves_in_root_or_refused(root, clean)
 
 
 @pytest.mark.django_db
@@ -107,6 +150,16 @@ def test_file_names_are_single_components_or_refused(sandbox, name):
 @given(name=names)
 @example(name="escape")
 def test_creating_and_sorting_into_any_folder_never_touches_the_outside(sandbox, name):
+    check_folder_create_and_sort(sandbox, name)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", HOSTILE, ids=HOSTILE_IDS)
+def test_every_hostile_folder_name_is_created_and_sorted_into_safely_or_refused(sandbox, name):
+    check_folder_create_and_sort(sandbox, name)
+
+
+def check_folder_create_and_sort(sandbox, name):
     root, outside = sandbox
     before = snapshot(outside)
     library = library_get_or_create(root=root)
