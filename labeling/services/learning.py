@@ -50,7 +50,9 @@ class TrainingError(Exception):
 # --- Data ----------------------------------------------------------------------------
 
 
-def labelled_embeddings(*, library: Library, model_id: str) -> tuple[list[int], np.ndarray, list[int]]:
+def labelled_embeddings(
+    *, library: Library, model_id: str
+) -> tuple[list[int], np.ndarray, list[int]]:
     """(video ids, X, folder ids) of sorted videos with a current embedding, by video id.
 
     Undone sorts need no special case: undo moves the file back, so Video.folder no
@@ -174,7 +176,7 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
         trainable = [names[k] for k, v in counts.items() if v >= 2]
         if zero_shot is None:
             raise TrainingError(_not_enough_labels_message(trainable, names)) from exc
-        metrics["excluded_folders"] = sorted(names[k] for k in counts if counts[k] < 2)
+        metrics["excluded_folders"] = _excluded_folders(names, counts)
         metrics["note"] = "zero-shot only: " + _not_enough_labels_message(trainable, names)
     else:
         blob = result.classifier.to_bytes()
@@ -184,7 +186,7 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
             entry["folder"] = names.get(entry["label"], str(entry["label"]))
         cv["class_names"] = [names.get(c, str(c)) for c in cv["classes"]]
         metrics.update(cv)
-        metrics["excluded_folders"] = sorted(names[k] for k in result.excluded_classes)
+        metrics["excluded_folders"] = _excluded_folders(names, counts, result.excluded_classes)
         metrics["timings_seconds"] = result.timings_seconds
     if zero_shot is not None and len(ids) >= 10:
         calibrated = calibrate_zero_shot(zero_shot, X=X, y=y)
@@ -194,20 +196,35 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
     with transaction.atomic():
         # Serialise version numbers per library (one retrain at a time anyway).
         Library.objects.select_for_update().get(pk=library.pk)
-        version = (Classifier.objects.filter(library=library).aggregate(v=Max("version"))["v"] or 0) + 1
+        version = (
+            Classifier.objects.filter(library=library).aggregate(v=Max("version"))["v"] or 0
+        ) + 1
         classifier = Classifier.objects.create(
-            library=library, version=version, model_id=model_id, blob=blob,
-            classes=classes, metrics=metrics, is_active=False,
+            library=library,
+            version=version,
+            model_id=model_id,
+            blob=blob,
+            classes=classes,
+            metrics=metrics,
+            is_active=False,
         )
     logger.info("trained classifier v%s on %s labels", version, len(ids))
     return TrainReport(classifier=classifier, metrics=metrics)
+
+
+def _excluded_folders(names: dict[int, str], counts: Counter, also=()) -> list[str]:
+    """Folders the trained model does not know: fewer than 2 labels, 0 included."""
+    left_out = {k for k in names if counts.get(k, 0) < 2} | {k for k in also if k in names}
+    return sorted(names[k] for k in left_out)
 
 
 def _not_enough_labels_message(trainable: list[str], names: dict[int, str]) -> str:
     if not names:
         return "no folders yet: create sub-folders in the library or sort some videos"
     if not trainable:
-        return "no folder has 2 or more labelled videos; sort at least 2 videos into each of 2 folders"
+        return (
+            "no folder has 2 or more labelled videos; sort at least 2 videos into each of 2 folders"
+        )
     return (
         f"only one folder has labelled videos ({trainable[0]}); sort at least 2 videos "
         "into another folder"
@@ -241,8 +258,9 @@ def predictions_compute(
     classes = sorted(folders) if zero_shot is not None else list(trained.classes)
     label_counts = dict(
         Counter(
-            Video.objects.filter(library=library, folder__isnull=False, status=Video.Status.OK)
-            .values_list("folder_id", flat=True)
+            Video.objects.filter(
+                library=library, folder__isnull=False, status=Video.Status.OK
+            ).values_list("folder_id", flat=True)
         )
     )
     total = Video.objects.filter(
@@ -317,8 +335,12 @@ def _segments(embedding, summary, classes, label_counts, trained, zero_shot, vid
             ratio = round(result.duration_ratio, 4)
         for seg in result.segments:
             segments.append(
-                {"folder_id": folder_id, "start": round(seg.start, 3), "end": round(seg.end, 3),
-                 "score": round(seg.score, 4)}
+                {
+                    "folder_id": folder_id,
+                    "start": round(seg.start, 3),
+                    "end": round(seg.end, 3),
+                    "score": round(seg.score, 4),
+                }
             )
     return segments, ratio
 
@@ -339,7 +361,9 @@ def _predictions_prune(*, library: Library) -> None:
         .order_by("-version")
         .values_list("version", flat=True)[:KEEP_PREDICTION_VERSIONS]
     )
-    active = Classifier.objects.filter(library=library, is_active=True).values_list("version", flat=True)
+    active = Classifier.objects.filter(library=library, is_active=True).values_list(
+        "version", flat=True
+    )
     Prediction.objects.filter(video__library=library).exclude(
         classifier_version__in=keep + list(active)
     ).delete()
@@ -359,6 +383,10 @@ def live_accuracy(*, classifier: Classifier) -> dict:
     )
     total = events.count()
     agreed = events.filter(to_folder=F("predicted_folder")).count()
-    return {"sorts": total, "agreed": agreed, "accuracy": agreed / total if total else None,
-            "since": classifier.created_at.isoformat() if classifier.created_at else None,
-            "computed_at": timezone.now().isoformat()}
+    return {
+        "sorts": total,
+        "agreed": agreed,
+        "accuracy": agreed / total if total else None,
+        "since": classifier.created_at.isoformat() if classifier.created_at else None,
+        "computed_at": timezone.now().isoformat(),
+    }

@@ -1,16 +1,32 @@
-"""Training and prediction on stored embeddings, and the predict command's JSON shape."""
+"""Training and prediction on stored embeddings, zero-shot and blend, and the predict
+command's JSON shape."""
 
 from __future__ import annotations
 
 import json
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling.models import Classifier, Prediction, Video
+from labeling.models import (
+    Classifier,
+    Embedding,
+    Folder,
+    Library,
+    Prediction,
+    TextEmbedding,
+    Video,
+)
 from labeling.services.extraction import encoder_get
-from labeling.services.learning import TrainingError, classifier_train, predictions_compute
+from labeling.services.learning import (
+    TrainingError,
+    classifier_train,
+    predictions_compute,
+    zero_shot_build,
+)
+from mlpipeline.embeddings import pack_vector, unpack_vector
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +40,9 @@ def test_train_then_predict_every_unsorted_video(library):
     report = classifier_train(library=library, encoder=encoder_get())
     classifier = report.classifier
     assert not classifier.is_active and report.metrics["n_labels"] >= 12
-    assert report.metrics["zero_shot"] is False and "no pretrained" in report.metrics["zero_shot_note"]
+    assert (
+        report.metrics["zero_shot"] is False and "no pretrained" in report.metrics["zero_shot_note"]
+    )
     assert 0 <= report.metrics["balanced_accuracy"] <= 1
     count = predictions_compute(classifier=classifier, encoder=encoder_get())
     classifier.refresh_from_db()
@@ -33,7 +51,9 @@ def test_train_then_predict_every_unsorted_video(library):
     prediction = Prediction.objects.filter(classifier_version=classifier.version).first()
     assert len(prediction.top) == 3
     probs = [t["probability"] for t in prediction.top]
-    assert probs == sorted(probs, reverse=True) and prediction.confidence == pytest.approx(probs[0], abs=1e-5)
+    assert probs == sorted(probs, reverse=True) and prediction.confidence == pytest.approx(
+        probs[0], abs=1e-5
+    )
     assert prediction.margin == pytest.approx(probs[0] - probs[1], abs=1e-5)
     assert prediction.source == "trained" and prediction.folder_id == prediction.top[0]["folder_id"]
     assert 0 <= prediction.duration_ratio <= 1
@@ -81,3 +101,163 @@ def test_commands_train_and_predict_with_json_output(library, tmp_path):
 def test_predict_without_a_classifier_says_what_to_do(library):
     with pytest.raises(CommandError, match="vidsort_train"):
         call_command("vidsort_predict", stdout=StringIO())
+
+
+# --- Zero-shot and blend, with a fake text-aligned encoder --------------------------------
+
+FOLDERS = ("cats", "dogs", "boats")
+DIM = 8
+
+
+class FakeTextEncoder:
+    """A text-aligned encoder whose prompts for folder i point along axis i.
+
+    encode_text("a video of dogs") is the unit vector e_1; a video of folder i is
+    e_i plus a little of axis 7 (which no folder uses), so zero-shot knows the answer.
+    """
+
+    model_id = "fake-aligned"
+    has_text_alignment = True
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode_text(self, texts):
+        self.encoded.extend(texts)
+        out = np.zeros((len(texts), DIM), np.float32)
+        for row, text in enumerate(texts):
+            for axis, name in enumerate(FOLDERS):
+                if name in text:
+                    out[row, axis] = 1.0
+            out[row, 6] = 0.1  # shared by every prompt, so they are not orthogonal
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def video_vector(folder_index: int, n: int) -> np.ndarray:
+    v = np.zeros(DIM, np.float32)
+    v[folder_index] = 1.0
+    v[7] = 0.2 + 0.05 * n  # a different nuisance per video
+    v[(folder_index + 1) % 3] = 0.1 * (n % 3)
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def aligned(tmp_path):
+    """A library with 3 folders and 4 videos of each (rows only; no files needed)."""
+    library = Library.objects.create(name="aligned", root=str(tmp_path))
+    folders = {name: Folder.objects.create(library=library, name=name) for name in FOLDERS}
+    truth: dict[int, str] = {}
+    for i, name in enumerate(FOLDERS):
+        for n in range(4):
+            video = Video.objects.create(
+                library=library,
+                path=f"{name}_{n}.mp4",
+                filename=f"{name}_{n}.mp4",
+                content_hash=f"h-{name}-{n}",
+                duration=2.0,
+            )
+            vector = video_vector(i, n)
+            Embedding.objects.create(
+                video=video,
+                model_id=FakeTextEncoder.model_id,
+                content_hash=video.content_hash,
+                dim=DIM,
+                vector=pack_vector(vector),
+                frame_vectors=pack_vector(np.stack([vector] * 2)),
+                frame_times=[0.5, 1.5],
+            )
+            truth[video.pk] = name
+    return library, folders, truth
+
+
+def label(library, folders, name: str, n: int) -> None:
+    """Sort the first n videos of a folder (the rows only: training reads Video.folder)."""
+    ids = Video.objects.filter(library=library, path__startswith=f"{name}_").order_by("path")
+    Video.objects.filter(pk__in=list(ids.values_list("pk", flat=True)[:n])).update(
+        folder=folders[name]
+    )
+
+
+def predicted(classifier) -> dict[int, Prediction]:
+    return {p.video_id: p for p in Prediction.objects.filter(classifier_version=classifier.version)}
+
+
+def test_day_zero_zero_shot_predicts_with_no_labels(aligned):
+    library, folders, truth = aligned
+    encoder = FakeTextEncoder()
+    report = classifier_train(library=library, encoder=encoder)
+    classifier = report.classifier
+    assert report.metrics["zero_shot"] is True and "zero_shot_note" not in report.metrics
+    assert report.metrics["n_labels"] == 0 and "zero-shot only" in report.metrics["note"]
+    assert bytes(classifier.blob) == b""  # nothing trained, and that is fine
+    assert predictions_compute(classifier=classifier, encoder=encoder) == 12
+    rows = predicted(classifier)
+    assert {p.source for p in rows.values()} == {"zero-shot"}
+    assert {pk: p.folder.name for pk, p in rows.items()} == truth
+    assert all(p.confidence > 0.9 and p.segments for p in rows.values())
+
+
+def test_blend_predicts_a_folder_with_no_labels(aligned):
+    library, folders, truth = aligned
+    label(library, folders, "cats", 3)
+    label(library, folders, "dogs", 3)  # boats: 0 labels
+    encoder = FakeTextEncoder()
+    report = classifier_train(library=library, encoder=encoder)
+    assert sorted(
+        Folder.objects.filter(pk__in=report.classifier.classes).values_list("name", flat=True)
+    ) == ["cats", "dogs"]
+    assert "boats" in report.metrics["excluded_folders"]
+    predictions_compute(classifier=report.classifier, encoder=encoder)
+    rows = predicted(report.classifier)
+    assert len(rows) == 6 and {p.source for p in rows.values()} == {"blended"}
+    assert {pk: p.folder.name for pk, p in rows.items()} == {pk: truth[pk] for pk in rows}
+    boats = [p for p in rows.values() if truth[p.video_id] == "boats"]
+    assert len(boats) == 4 and all(p.top[0]["folder"] == "boats" for p in boats)
+
+
+def test_prompt_vectors_are_cached_per_model(aligned):
+    library, folders, _ = aligned
+    Folder.objects.filter(name="boats").update(prompts=["a video of boats", "boats at sea"])
+    first = FakeTextEncoder()
+    assert zero_shot_build(library=library, encoder=first) is not None
+    assert sorted(first.encoded) == [
+        "a video of boats",
+        "a video of cats",
+        "a video of dogs",
+        "boats at sea",
+    ]
+    assert TextEmbedding.objects.filter(model_id="fake-aligned").count() == 4
+    again = FakeTextEncoder()  # a new process: the cache is the table, not memory
+    model = zero_shot_build(library=library, encoder=again)
+    assert again.encoded == [] and len(model.classes) == 3
+    predictions_compute(
+        classifier=classifier_train(library=library, encoder=again).classifier, encoder=again
+    )
+    assert again.encoded == []
+
+
+def test_the_fitted_logit_scale_is_applied(aligned):
+    library, folders, _ = aligned
+    encoder = FakeTextEncoder()
+    classifier = classifier_train(library=library, encoder=encoder).classifier
+    Classifier.objects.filter(pk=classifier.pk).update(
+        metrics=classifier.metrics | {"zero_shot_logit_scale": 2.0}
+    )
+    classifier.refresh_from_db()
+    predictions_compute(classifier=classifier, encoder=encoder)
+    texts = encoder.encode_text([f"a video of {name}" for name in FOLDERS])
+    for prediction in Prediction.objects.filter(classifier_version=classifier.version):
+        vector = unpack_vector(Embedding.objects.get(video=prediction.video).vector)
+        logits = 2.0 * (texts @ vector)
+        probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        assert prediction.confidence == pytest.approx(probs.max(), abs=1e-5)
+        assert prediction.confidence < 0.9  # at CLIP's 100 it would be about 1.0
+
+
+def test_ten_labels_fit_the_zero_shot_scale(aligned):
+    library, folders, _ = aligned
+    for name in FOLDERS:
+        label(library, folders, name, 4)
+    report = classifier_train(library=library, encoder=FakeTextEncoder())
+    scale = report.metrics["zero_shot_logit_scale"]
+    assert scale > 0 and scale != pytest.approx(100.0)
