@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -29,6 +31,12 @@ class Unprocessable(exceptions.APIException):
     default_detail = "The request is well-formed but cannot be carried out."
 
 
+class TooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The request is too large."
+
+
 def _flatten(detail: Any) -> str:
     if isinstance(detail, dict):
         return "; ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
@@ -44,6 +52,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.messages)
+    elif isinstance(exc, RequestDataTooBig):
+        # Django raises it when a body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE; unhandled it
+        # becomes an HTML 400 page.
+        exc = TooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -52,7 +66,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     else:
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         code = codes if isinstance(codes, str) else "invalid"
-    body = {"error": code, "detail": _flatten(response.data)}
+    data = response.data
+    if isinstance(data, dict) and set(data) == {"detail"}:
+        data = data["detail"]  # DRF's {"detail": message}: the message alone, no "detail: "
+    body = {"error": code, "detail": _flatten(data)}
     if isinstance(response.data, dict) and isinstance(exc, exceptions.ValidationError):
         body["fields"] = response.data
     response.data = body

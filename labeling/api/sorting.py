@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.api.errors import Conflict
+from labeling.api.errors import Conflict, TooLarge
 from labeling.models import LabelEvent, Library
 from labeling.selectors import folders_with_counts
 from labeling.services.library import library_current
@@ -48,12 +48,6 @@ class DiskUnavailable(exceptions.APIException):
     default_detail = "The library's disk refused the operation; nothing was changed."
 
 
-class TooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-    default_detail = "Too many items in one request."
-
-
 def _api_error(exc: SortError) -> exceptions.APIException:
     if isinstance(exc, SortNotFound):
         return exceptions.NotFound(str(exc), code=exc.code)
@@ -71,7 +65,11 @@ class _IdOrName(serializers.Field):
     """A JSON integer (an id), a string (a name) or null."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if data is None or isinstance(data, str) or (isinstance(data, int) and not isinstance(data, bool)):
+        if (
+            data is None
+            or isinstance(data, str)
+            or (isinstance(data, int) and not isinstance(data, bool))
+        ):
             return data
         raise serializers.ValidationError("must be an id, a name or null")
 
@@ -162,7 +160,9 @@ class BulkSortView(APIView):
             "failed": failed,
             "results": [o.as_dict() for o in outcomes],
         }
-        return Response(body, status=status.HTTP_200_OK if failed == 0 else status.HTTP_207_MULTI_STATUS)
+        return Response(
+            body, status=status.HTTP_200_OK if failed == 0 else status.HTTP_207_MULTI_STATUS
+        )
 
 
 class UndoInput(serializers.Serializer):
@@ -218,8 +218,12 @@ class AutofileView(APIView):
             library = library_current()
         try:
             report = videos_autofile(
-                library=library, user=request.user, threshold=args["threshold"],
-                per_folder=args.get("per_folder"), dry_run=args["dry_run"], limit=args.get("limit"),
+                library=library,
+                user=request.user,
+                threshold=args["threshold"],
+                per_folder=args.get("per_folder"),
+                dry_run=args["dry_run"],
+                limit=args.get("limit"),
             )
         except SortError as exc:
             raise _api_error(exc) from exc
@@ -233,7 +237,9 @@ class AutofileView(APIView):
             "failed": report.failed,
             "items": [i.as_dict() for i in report.items],
         }
-        return Response(body, status=status.HTTP_200_OK if report.success else status.HTTP_207_MULTI_STATUS)
+        return Response(
+            body, status=status.HTTP_200_OK if report.success else status.HTTP_207_MULTI_STATUS
+        )
 
 
 # Declared without a trailing slash and answering with one too (the old script's paths).

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def lib(library_dir, settings):
     settings.VIDSORT_LIBRARY = library_dir
     return make_library(
-        library_dir, {"clip.mp4": b"clip", "other.mp4": b"other", "cats/tom.mp4": b"tom"},
+        library_dir,
+        {"clip.mp4": b"clip", "other.mp4": b"other", "cats/tom.mp4": b"tom"},
         folders=("dogs",),
     )
 
@@ -40,7 +41,9 @@ def vid(path: str) -> Video:
 
 def test_sort_by_id_moves_and_answers_the_old_shape(api, lib, library_dir, user):
     dogs = Folder.objects.get(name="dogs")
-    response = api.post("/api/sort", {"video": vid("clip.mp4").pk, "folder": dogs.pk}, format="json")
+    response = api.post(
+        "/api/sort", {"video": vid("clip.mp4").pk, "folder": dogs.pk}, format="json"
+    )
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["success"] is True and body["filename"] == "clip.mp4" and body["folder"] == "dogs"
@@ -57,23 +60,28 @@ def test_sort_by_filename_and_name_with_a_trailing_slash(api, lib):
 
 
 def test_unsort_with_null(api, lib):
-    response = api.post("/api/sort", {"video": vid("cats/tom.mp4").pk, "folder": None}, format="json")
+    response = api.post(
+        "/api/sort", {"video": vid("cats/tom.mp4").pk, "folder": None}, format="json"
+    )
     assert response.status_code == 200 and response.json()["folder"] is None
     assert vid("tom.mp4").folder is None
 
 
-@pytest.mark.parametrize(("payload", "code"), [
-    ({"video": 999999, "folder": "dogs"}, 404),
-    ({"filename": "../../etc/passwd", "folder": "dogs"}, 404),
-    ({"filename": "nope.mp4", "folder": "dogs"}, 404),
-    ({"filename": "clip.mp4", "folder": "../../etc"}, 404),
-    ({"filename": "clip.mp4", "folder": 424242}, 404),
-    ({"filename": "clip.mp4"}, 400),
-    ({"folder": "dogs"}, 400),
-    ({"video": "abc", "folder": "dogs"}, 400),
-    ({"video": 1, "folder": [1]}, 400),
-    ({"filename": "a\x00b.mp4", "folder": "dogs"}, 400),
-])
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"video": 999999, "folder": "dogs"}, 404),
+        ({"filename": "../../etc/passwd", "folder": "dogs"}, 404),
+        ({"filename": "nope.mp4", "folder": "dogs"}, 404),
+        ({"filename": "clip.mp4", "folder": "../../etc"}, 404),
+        ({"filename": "clip.mp4", "folder": 424242}, 404),
+        ({"filename": "clip.mp4"}, 400),
+        ({"folder": "dogs"}, 400),
+        ({"video": "abc", "folder": "dogs"}, 400),
+        ({"video": 1, "folder": [1]}, 400),
+        ({"filename": "a\x00b.mp4", "folder": "dogs"}, 400),
+    ],
+)
 def test_bad_input_gets_the_error_shape(api, lib, payload, code):
     response = api.post("/api/sort", payload, format="json")
     assert response.status_code == code, response.content
@@ -83,15 +91,20 @@ def test_bad_input_gets_the_error_shape(api, lib, payload, code):
 
 
 def test_a_stale_expected_folder_is_a_conflict(api, lib):
-    response = api.post("/api/sort", {"video": vid("cats/tom.mp4").pk, "folder": "dogs",
-                                      "expected_folder": None}, format="json")
+    response = api.post(
+        "/api/sort",
+        {"video": vid("cats/tom.mp4").pk, "folder": "dogs", "expected_folder": None},
+        format="json",
+    )
     assert response.status_code == 409 and response.json()["error"] == "conflict"
     assert vid("cats/tom.mp4")
 
 
 def test_anonymous_is_refused(lib):
     for url in ["/api/sort", "/api/sort/bulk", "/api/undo", "/api/autofile"]:
-        response = APIClient().post(url, {"video": vid("clip.mp4").pk, "folder": "dogs"}, format="json")
+        response = APIClient().post(
+            url, {"video": vid("clip.mp4").pk, "folder": "dogs"}, format="json"
+        )
         assert response.status_code in (401, 403), url
     assert vid("clip.mp4")
 
@@ -112,19 +125,57 @@ def test_a_session_post_without_csrf_is_refused(lib, user):
 
 
 def test_bulk_reports_partial_failure_item_by_item(api, lib):
-    response = api.post("/api/sort/bulk", {"items": [
-        {"video": vid("clip.mp4").pk, "folder": "dogs"},
-        {"video": 999999, "folder": "dogs"},
-    ]}, format="json")
+    response = api.post(
+        "/api/sort/bulk",
+        {
+            "items": [
+                {"video": vid("clip.mp4").pk, "folder": "dogs"},
+                {"video": 999999, "folder": "dogs"},
+            ]
+        },
+        format="json",
+    )
     assert response.status_code == 207
     body = response.json()
     assert body["success"] is False and body["moved"] == 1 and body["failed"] == 1
     assert [r["ok"] for r in body["results"]] == [True, False]
     assert body["results"][1]["error"] == "not_found"
     assert vid("dogs/clip.mp4")
-    ok = api.post("/api/sort/bulk/", {"items": [{"filename": "other.mp4", "folder": "cats"}]}, format="json")
+    ok = api.post(
+        "/api/sort/bulk/", {"items": [{"filename": "other.mp4", "folder": "cats"}]}, format="json"
+    )
     assert ok.status_code == 200 and ok.json()["success"] is True
     assert api.post("/api/sort/bulk", {"items": []}, format="json").status_code == 400
+
+
+def test_bulk_over_the_item_limit_is_413_and_changes_nothing(api, lib):
+    from labeling.api.sorting import BULK_MAX_ITEMS
+
+    items = [{"video": vid("clip.mp4").pk, "folder": "dogs"}] * (BULK_MAX_ITEMS + 1)
+    response = api.post("/api/sort/bulk", {"items": items}, format="json")
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "too_large",
+        "detail": f"at most {BULK_MAX_ITEMS} items per request",
+    }
+    assert vid("clip.mp4").folder is None
+
+
+@pytest.mark.parametrize("url", ["/api/sort", "/api/sort/bulk"])
+def test_a_body_over_data_upload_max_memory_size_is_413_json(user, lib, settings, url):
+    # Django raises RequestDataTooBig; unmapped it was an HTML 400 page.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    items = [{"video": vid("clip.mp4").pk, "folder": "dogs" + "x" * 40}] * 50
+    response = client.post(url, {"items": items, "video": vid("clip.mp4").pk}, format="json")
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "too_large",
+        "detail": "The request body is larger than 1000 bytes.",
+    }
+    assert vid("clip.mp4").folder is None
 
 
 def test_undo(api, lib, library_dir):
@@ -149,22 +200,34 @@ def test_undo_refused_when_the_file_changed(api, lib, library_dir):
 def test_undo_of_someone_elses_event_is_not_found(api, lib):
     bob = APIClient()
     bob.force_authenticate(get_user_model().objects.create_user("bob"))
-    event = bob.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json").json()["event"]
+    event = bob.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json").json()[
+        "event"
+    ]
     assert api.post("/api/undo", {"event": event}, format="json").status_code == 404
 
 
 def test_autofile_dry_run_then_for_real(api, lib, library_dir):
     Classifier.objects.create(library=lib, version=3, model_id="m", is_active=True)
-    Prediction.objects.create(video=vid("clip.mp4"), classifier_version=3,
-                              folder=Folder.objects.get(name="dogs"), confidence=0.99,
-                              margin=0.5, entropy=0.1, source="trained")
+    Prediction.objects.create(
+        video=vid("clip.mp4"),
+        classifier_version=3,
+        folder=Folder.objects.get(name="dogs"),
+        confidence=0.99,
+        margin=0.5,
+        entropy=0.1,
+        source="trained",
+    )
     dry = api.post("/api/autofile", {"threshold": 0.95, "dry_run": True}, format="json")
     assert dry.status_code == 200
     body = dry.json()
     assert body["dry_run"] and body["count"] == 1 and body["moved"] == 0
     assert body["items"][0]["filename"] == "clip.mp4" and body["items"][0]["folder"] == "dogs"
     assert (library_dir / "clip.mp4").exists()
-    real = api.post("/api/autofile/", {"threshold": 0.95, "per_folder": {"dogs": 0.9}, "dry_run": False}, format="json")
+    real = api.post(
+        "/api/autofile/",
+        {"threshold": 0.95, "per_folder": {"dogs": 0.9}, "dry_run": False},
+        format="json",
+    )
     assert real.status_code == 200 and real.json()["moved"] == 1
     assert (library_dir / "dogs/clip.mp4").exists()
     bad = api.post("/api/autofile", {"threshold": 2}, format="json")
