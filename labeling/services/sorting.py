@@ -49,7 +49,7 @@ from labeling.services.paths import (
     rel_join,
     root_real,
 )
-from mlpipeline.hashing import content_hash
+from mlpipeline.hashing import FULL_PREFIX, SAMPLED_PREFIX, content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -792,7 +792,9 @@ def label_event_undo(*, user: Any, event: LabelEvent | None = None) -> SortResul
         raise SortConflict(
             f"{video.path!r} is not on disk any more; undo refused", code="undo_refused"
         ) from None
-    if st.st_size != video.size or st.st_mtime_ns != video.mtime_ns:
+    if st.st_size != video.size or st.st_mtime_ns != video.mtime_ns or not _same_content(
+        video=video, size=st.st_size
+    ):
         raise SortConflict(
             f"{video.filename!r} was changed on disk since it was sorted; undo refused",
             code="undo_refused",
@@ -805,6 +807,29 @@ def label_event_undo(*, user: Any, event: LabelEvent | None = None) -> SortResul
     if not result.moved:
         raise SortConflict("this sort was already undone", code="undo_refused")
     return result
+
+
+UNDO_FULL_HASH_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _same_content(*, video: Video, size: int) -> bool:
+    """Size and mtime look unchanged: does the content hash agree too (when cheap)?
+
+    A sampled hash reads about 1 MiB whatever the size; a full hash is re-computed only
+    for small files. (mtime can be set back by a tool, so size + mtime alone can lie.)
+    """
+    stored = video.content_hash or ""
+    if stored.startswith(SAMPLED_PREFIX):
+        mode = "sampled"
+    elif stored.startswith(FULL_PREFIX) and size <= UNDO_FULL_HASH_MAX_BYTES:
+        mode = "full"
+    else:
+        return True  # no hash, or too costly to re-read here: size + mtime decide
+    try:
+        path = path_resolve(root=video.library.root, rel=video.path)
+        return content_hash(path, mode=mode) == stored
+    except (OSError, UnsafePath):
+        return False
 
 
 # --- bulk and auto-file ----------------------------------------------------------------

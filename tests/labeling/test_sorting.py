@@ -12,10 +12,20 @@ import unicodedata
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 
-from labeling.models import Classifier, Folder, LabelEvent, Library, MoveIntent, Prediction, Video
+from labeling.models import (
+    Classifier,
+    Embedding,
+    Folder,
+    LabelEvent,
+    Library,
+    MoveIntent,
+    Prediction,
+    Video,
+)
 from labeling.services import sorting
 from labeling.services.folders import (
     FolderNameInvalid,
@@ -37,6 +47,7 @@ from labeling.services.sorting import (
     videos_autofile,
     videos_sort_bulk,
 )
+from mlpipeline.embeddings import pack_vector
 from mlpipeline.hashing import content_hash
 
 pytestmark = pytest.mark.django_db
@@ -311,6 +322,37 @@ def test_undo_is_refused_when_the_file_changed(lib, library_dir, user):
     with pytest.raises(SortConflict, match="changed on disk"):
         label_event_undo(user=user)
     assert (library_dir / "dogs/clip.mp4").read_bytes() == b"re-encoded"
+
+
+def test_undo_is_refused_when_the_content_changed_behind_the_same_size_and_mtime(lib, library_dir, user):
+    video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
+    path = library_dir / "dogs/clip.mp4"
+    st = path.stat()
+    path.write_bytes(b"CLIP-BYTES" * 10)  # same size, different bytes, mtime put back
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(SortConflict, match="changed on disk"):
+        label_event_undo(user=user)
+    assert path.read_bytes() == b"CLIP-BYTES" * 10 and video("dogs/clip.mp4")
+
+
+def test_an_undone_sort_no_longer_trains_the_model(lib, user):
+    from labeling.services.learning import labelled_embeddings
+
+    for row in Video.objects.filter(library=lib):
+        Embedding.objects.create(
+            video=row, model_id="m", content_hash=row.content_hash, dim=2,
+            vector=pack_vector(np.array([1.0, 0.0])), frame_vectors=b"",
+        )
+    clip = video("clip.mp4")
+    before, _, _ = labelled_embeddings(library=lib, model_id="m")
+    assert before == [video("cats/tom.mp4").pk]
+    video_sort(video=clip, folder=folder("dogs"), user=user)
+    ids, X, folders = labelled_embeddings(library=lib, model_id="m")
+    assert clip.pk in ids and folders[ids.index(clip.pk)] == folder("dogs").pk
+    label_event_undo(user=user)
+    ids, X, folders = labelled_embeddings(library=lib, model_id="m")
+    assert ids == before and X.shape == (1, 2)
+    assert not label_events_effective().filter(video=clip).exists()
 
 
 def test_undo_is_refused_when_moved_since_by_someone_else(lib, user):
