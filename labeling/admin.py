@@ -38,7 +38,9 @@ def _autofile(request: HttpRequest, queryset: QuerySet[Library], *, dry_run: boo
     for library in queryset:
         try:
             report = videos_autofile(
-                library=library, user=request.user, threshold=AUTOFILE_ADMIN_THRESHOLD,
+                library=library,
+                user=request.user,
+                threshold=AUTOFILE_ADMIN_THRESHOLD,
                 dry_run=dry_run,
             )
         except SortError as exc:
@@ -47,7 +49,9 @@ def _autofile(request: HttpRequest, queryset: QuerySet[Library], *, dry_run: boo
         if report.classifier_version is None:
             messages.warning(request, f"{library.name}: no active classifier; train one first.")
             continue
-        shown = ", ".join(f"{i.filename} → {i.folder} ({i.confidence:.2f})" for i in report.items[:20])
+        shown = ", ".join(
+            f"{i.filename} → {i.folder} ({i.confidence:.2f})" for i in report.items[:20]
+        )
         more = f" … and {len(report.items) - 20} more" if len(report.items) > 20 else ""
         verb = "would move" if dry_run else "moved"
         count = len(report.items) if dry_run else report.moved
@@ -65,7 +69,9 @@ class LibraryAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "last_scan_at"]
     actions = ["autofile_dry_run", "autofile_now"]
 
-    @admin.action(description=f"Auto-file: dry run (list videos predicted ≥ {AUTOFILE_ADMIN_THRESHOLD})")
+    @admin.action(
+        description=f"Auto-file: dry run (list videos predicted ≥ {AUTOFILE_ADMIN_THRESHOLD})"
+    )
     def autofile_dry_run(self, request: HttpRequest, queryset: QuerySet[Library]) -> None:
         _autofile(request, queryset, dry_run=True)
 
@@ -74,8 +80,12 @@ class LibraryAdmin(admin.ModelAdmin):
         _autofile(request, queryset, dry_run=False)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Library]:
-        return super().get_queryset(request).annotate(
-            n_videos=Count("videos", distinct=True), n_folders=Count("folders", distinct=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_videos=Count("videos", distinct=True), n_folders=Count("folders", distinct=True)
+            )
         )
 
     @admin.display(description="videos", ordering="n_videos")
@@ -95,8 +105,10 @@ class FolderAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Folder]:
-        return super().get_queryset(request).annotate(
-            n_videos=Count("videos", filter=~Q(videos__status=Video.Status.MISSING))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_videos=Count("videos", filter=~Q(videos__status=Video.Status.MISSING)))
         )
 
     @admin.display(description="videos", ordering="n_videos")
@@ -109,8 +121,16 @@ class LabelEventInline(admin.TabularInline):
     fk_name = "video"
     extra = 0
     can_delete = False
-    fields = ["created_at", "route", "user", "from_name", "to_name", "predicted_folder",
-              "predicted_confidence", "undone_by"]
+    fields = [
+        "created_at",
+        "route",
+        "user",
+        "from_name",
+        "to_name",
+        "predicted_folder",
+        "predicted_confidence",
+        "undone_by",
+    ]
     readonly_fields = fields
     ordering = ["-created_at"]
 
@@ -132,17 +152,42 @@ class PredictionInline(admin.TabularInline):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ["filename", "folder", "status", "duration_s", "resolution", "codec",
-                    "size", "updated_at"]
+    list_display = [
+        "filename",
+        "folder",
+        "status",
+        "duration_s",
+        "resolution",
+        "codec",
+        "size",
+        "updated_at",
+    ]
     list_filter = ["status", "folder", "library", "codec"]
     search_fields = ["filename", "path", "content_hash"]
     list_select_related = ["folder"]
     inlines = [LabelEventInline, PredictionInline]
     # The folder is changed by sorting (which moves the file); editing the row alone would
     # make the database disagree with the disk.
-    readonly_fields = ["library", "path", "filename", "folder", "content_hash", "size",
-                       "mtime_ns", "duration", "fps", "frame_count", "width", "height",
-                       "codec", "rotation", "status", "error", "created_at", "updated_at"]
+    readonly_fields = [
+        "library",
+        "path",
+        "filename",
+        "folder",
+        "content_hash",
+        "size",
+        "mtime_ns",
+        "duration",
+        "fps",
+        "frame_count",
+        "width",
+        "height",
+        "codec",
+        "rotation",
+        "status",
+        "error",
+        "created_at",
+        "updated_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -170,8 +215,15 @@ class EmbeddingAdmin(ReadOnlyAdmin):
 
 @admin.register(Classifier)
 class ClassifierAdmin(ReadOnlyAdmin):
-    list_display = ["version", "library", "model_id", "is_active", "accuracy", "labels",
-                    "created_at"]
+    list_display = [
+        "version",
+        "library",
+        "model_id",
+        "is_active",
+        "accuracy",
+        "labels",
+        "created_at",
+    ]
     list_filter = ["library", "is_active", "model_id"]
     exclude = ["blob"]
     actions = ["activate_version"]
@@ -187,20 +239,31 @@ class ClassifierAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Activate this version (rollback)")
     def activate_version(self, request: HttpRequest, queryset: QuerySet[Classifier]) -> None:
-        from labeling.services.learning import classifier_activate
+        from labeling.services.learning import ActivationRefused, classifier_rollback
 
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", level="error")
             return
-        classifier = queryset.get()
-        classifier_activate(classifier=classifier)
+        try:
+            classifier = classifier_rollback(classifier=queryset.get())
+        except ActivationRefused as exc:
+            self.message_user(request, f"Not activated: {exc}", level="error")
+            return
         self.message_user(request, f"Classifier v{classifier.version} is now active.")
 
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "state", "stage", "progress", "created_at", "finished_at",
-                    "error"]
+    list_display = [
+        "id",
+        "kind",
+        "state",
+        "stage",
+        "progress",
+        "created_at",
+        "finished_at",
+        "error",
+    ]
     list_filter = ["kind", "state", "stage", "library"]
 
     @admin.display(description="progress")
@@ -218,8 +281,17 @@ class PredictionAdmin(ReadOnlyAdmin):
 
 @admin.register(LabelEvent)
 class LabelEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "video", "route", "user", "from_name", "to_name",
-                    "predicted_folder", "predicted_confidence", "undone_by"]
+    list_display = [
+        "created_at",
+        "video",
+        "route",
+        "user",
+        "from_name",
+        "to_name",
+        "predicted_folder",
+        "predicted_confidence",
+        "undone_by",
+    ]
     list_filter = ["route", "user", "to_folder", "from_folder", "created_at"]
     search_fields = ["video__filename", "from_path", "to_path"]
     list_select_related = ["video", "user", "predicted_folder"]
@@ -230,8 +302,18 @@ class LabelEventAdmin(ReadOnlyAdmin):
 class MoveIntentAdmin(ReadOnlyAdmin):
     """The sort journal: open entries are repaired by `manage.py vidsort_reconcile`."""
 
-    list_display = ["created_at", "video", "state", "step", "route", "user", "src_path",
-                    "dst_path", "error", "finished_at"]
+    list_display = [
+        "created_at",
+        "video",
+        "state",
+        "step",
+        "route",
+        "user",
+        "src_path",
+        "dst_path",
+        "error",
+        "finished_at",
+    ]
     list_filter = ["state", "route", "step"]
     search_fields = ["src_path", "dst_path", "video__filename"]
     list_select_related = ["video", "user"]

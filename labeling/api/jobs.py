@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from labeling.api.errors import Conflict
 from labeling.models import Classifier, Job
-from labeling.services.learning import classifier_activate
+from labeling.services.learning import ActivationRefused, classifier_rollback
 from labeling.services.library import library_current
 from labeling.services.retrain import job_cancel, jobs_mark_lost, retrain_request
 
@@ -24,9 +24,21 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", "kind", "state", "stage", "progress", "created_at", "started_at",
-                  "heartbeat_at", "finished_at", "error", "model_id", "classifier_version",
-                  "metrics"]
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "stage",
+            "progress",
+            "created_at",
+            "started_at",
+            "heartbeat_at",
+            "finished_at",
+            "error",
+            "model_id",
+            "classifier_version",
+            "metrics",
+        ]
 
     def get_progress(self, job: Job) -> dict:
         return {"done": job.progress_done, "total": job.progress_total}
@@ -83,16 +95,28 @@ def retrain_status_payload(library) -> dict:
 class RetrainView(APIView):
     @extend_schema(
         request=None,
-        responses={201: inline_serializer("RetrainStarted", {"status": serializers.CharField(), "job": serializers.IntegerField()}),
-                   409: inline_serializer("RetrainRunning", {"status": serializers.CharField(), "job": serializers.IntegerField()})},
+        responses={
+            201: inline_serializer(
+                "RetrainStarted",
+                {"status": serializers.CharField(), "job": serializers.IntegerField()},
+            ),
+            409: inline_serializer(
+                "RetrainRunning",
+                {"status": serializers.CharField(), "job": serializers.IntegerField()},
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         job, created = retrain_request(library=library_current(), user=request.user)
         if created:
             return Response({"status": "started", "job": job.pk}, status=status.HTTP_201_CREATED)
         return Response(
-            {"status": "running", "job": job.pk, "error": "conflict",
-             "detail": f"retrain {job.pk} is already {job.state}"},
+            {
+                "status": "running",
+                "job": job.pk,
+                "error": "conflict",
+                "detail": f"retrain {job.pk} is already {job.state}",
+            },
             status=status.HTTP_409_CONFLICT,
         )
 
@@ -104,7 +128,10 @@ class RetrainStatusView(APIView):
 
 
 class JobListView(APIView):
-    @extend_schema(operation_id="jobs_list", responses={200: inline_serializer("JobList", {"jobs": JobSerializer(many=True)})})
+    @extend_schema(
+        operation_id="jobs_list",
+        responses={200: inline_serializer("JobList", {"jobs": JobSerializer(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         jobs_mark_lost()
         jobs = Job.objects.filter(library=library_current()).order_by("-created_at")[:100]
@@ -124,12 +151,21 @@ class JobCancelView(APIView):
     def post(self, request: Request, job_id: int) -> Response:
         job = get_object_or_404(Job, pk=job_id, library=library_current())
         if not job_cancel(job=job):
-            raise Conflict(f"job {job.pk} is {job.state}; only queued or running jobs can be cancelled")
+            raise Conflict(
+                f"job {job.pk} is {job.state}; only queued or running jobs can be cancelled"
+            )
         return Response(JobSerializer(job).data)
 
 
 class ClassifierListView(APIView):
-    @extend_schema(operation_id="classifiers_list", responses={200: inline_serializer("ClassifierList", {"classifiers": ClassifierSerializer(many=True)})})
+    @extend_schema(
+        operation_id="classifiers_list",
+        responses={
+            200: inline_serializer(
+                "ClassifierList", {"classifiers": ClassifierSerializer(many=True)}
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         classifiers = Classifier.objects.filter(library=library_current()).order_by("-version")
         return Response({"classifiers": ClassifierSerializer(classifiers, many=True).data})
@@ -139,17 +175,10 @@ class ClassifierActivateView(APIView):
     @extend_schema(request=None, responses={200: ClassifierSerializer})
     def post(self, request: Request, classifier_id: int) -> Response:
         classifier = get_object_or_404(Classifier, pk=classifier_id, library=library_current())
-        if classifier.is_active:
-            return Response(ClassifierSerializer(classifier).data)
-        from labeling.models import Prediction
-
-        if not Prediction.objects.filter(
-            video__library=classifier.library, classifier_version=classifier.version
-        ).exists() and classifier.metrics.get("predictions"):
-            raise Conflict(
-                f"classifier v{classifier.version}'s predictions were pruned; retrain instead"
-            )
-        classifier_activate(classifier=classifier)
+        try:
+            classifier = classifier_rollback(classifier=classifier)
+        except ActivationRefused as exc:
+            raise Conflict(str(exc)) from exc
         return Response(ClassifierSerializer(classifier).data)
 
 
@@ -160,6 +189,9 @@ urlpatterns = [
     re_path(r"^jobs/(?P<job_id>\d+)/?$", JobDetailView.as_view(), name="job-detail"),
     re_path(r"^jobs/(?P<job_id>\d+)/cancel/?$", JobCancelView.as_view(), name="job-cancel"),
     re_path(r"^classifiers/?$", ClassifierListView.as_view(), name="classifier-list"),
-    re_path(r"^classifiers/(?P<classifier_id>\d+)/activate/?$", ClassifierActivateView.as_view(),
-            name="classifier-activate"),
+    re_path(
+        r"^classifiers/(?P<classifier_id>\d+)/activate/?$",
+        ClassifierActivateView.as_view(),
+        name="classifier-activate",
+    ),
 ]

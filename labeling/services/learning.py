@@ -22,6 +22,7 @@ from labeling.models import (
     Classifier,
     Embedding,
     Folder,
+    Job,
     LabelEvent,
     Library,
     Prediction,
@@ -353,6 +354,56 @@ def classifier_activate(*, classifier: Classifier) -> None:
         ).update(is_active=False)
         Classifier.objects.filter(pk=classifier.pk).update(is_active=True)
         classifier.is_active = True
+
+
+class ActivationRefused(Exception):
+    """A classifier version cannot be activated now; the message is for the user."""
+
+
+def classifier_rollback(*, classifier: Classifier) -> Classifier:
+    """Activate a stored version on a user's request (admin action or API): the rules.
+
+    Refused when a retrain still running could be training or predicting that version
+    (it activates its own version when it finishes, and a cancel would delete it), or
+    when the version has no predictions while unsorted videos wait for one (never
+    predicted, or its predictions were pruned): activating it would empty the player's
+    predictions. Activating the active version is a no-op.
+    """
+    with transaction.atomic():
+        # Lock the library's active jobs: a retrain cannot link or activate a version
+        # between this check and the activation.
+        active_jobs = list(
+            Job.objects.select_for_update().filter(
+                library=classifier.library_id, state__in=Job.ACTIVE_STATES
+            )
+        )
+        classifier = Classifier.objects.select_for_update().get(pk=classifier.pk)
+        if classifier.is_active:
+            return classifier
+        for job in active_jobs:
+            # A version is the job's own once linked; before that (the train stage
+            # writes it, then links it) it is one created after the job started.
+            started = job.started_at or job.created_at
+            if job.classifier_id == classifier.pk or classifier.created_at >= started:
+                stage = f" at {job.stage}" if job.stage else ""
+                raise ActivationRefused(
+                    f"classifier v{classifier.version} belongs to {job.kind} job {job.pk}, "
+                    f"still {job.state}{stage}; wait for it to finish or cancel it"
+                )
+        has_predictions = Prediction.objects.filter(
+            video__library=classifier.library_id, classifier_version=classifier.version
+        ).exists()
+        waiting = Video.objects.filter(
+            library=classifier.library_id, folder__isnull=True, status=Video.Status.OK
+        ).exists()
+        if not has_predictions and waiting:
+            why = "were pruned" if classifier.metrics.get("predictions") else "were never made"
+            raise ActivationRefused(
+                f"classifier v{classifier.version} has no predictions (they {why}); "
+                "start a retrain, or run `manage.py vidsort_predict`, instead"
+            )
+        classifier_activate(classifier=classifier)
+    return classifier
 
 
 def _predictions_prune(*, library: Library) -> None:

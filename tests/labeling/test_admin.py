@@ -20,7 +20,8 @@ def scanned(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "model", ["library", "folder", "video", "embedding", "classifier", "job", "prediction", "labelevent"]
+    "model",
+    ["library", "folder", "video", "embedding", "classifier", "job", "prediction", "labelevent"],
 )
 def test_every_changelist_renders(admin_client, scanned, model):
     response = admin_client.get(f"/admin/labeling/{model}/")
@@ -76,3 +77,49 @@ def test_rollback_from_the_admin(admin_client, tmp_path):
     )
     assert response.status_code == 200 and "v1 is now active" in response.content.decode()
     assert list(Classifier.objects.filter(is_active=True)) == [v1]
+
+
+def test_the_admin_refuses_a_version_a_running_retrain_owns(admin_client, tmp_path):
+    from django.utils import timezone
+
+    from labeling.models import Classifier, Job, Library
+
+    library = Library.objects.create(name="l", root=str(tmp_path))
+    Classifier.objects.create(library=library, version=1, model_id="m", blob=b"", is_active=True)
+    v2 = Classifier.objects.create(library=library, version=2, model_id="m", blob=b"")
+    Job.objects.create(
+        library=library,
+        kind="retrain",
+        state="running",
+        stage="predict",
+        classifier=v2,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    response = admin_client.post(
+        "/admin/labeling/classifier/",
+        {"action": "activate_version", "_selected_action": [v2.pk]},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "Not activated: classifier v2 belongs to retrain job" in body and "still running" in body
+    assert list(Classifier.objects.filter(is_active=True).values_list("version", flat=True)) == [1]
+
+
+def test_the_admin_refuses_a_version_without_predictions(admin_client, tmp_path):
+    from labeling.models import Classifier, Library, Video
+
+    library = Library.objects.create(name="l", root=str(tmp_path))
+    Video.objects.create(library=library, path="loose.mp4", filename="loose.mp4")
+    Classifier.objects.create(library=library, version=1, model_id="m", blob=b"", is_active=True)
+    v2 = Classifier.objects.create(
+        library=library, version=2, model_id="m", blob=b"", metrics={"predictions": 5}
+    )
+    response = admin_client.post(
+        "/admin/labeling/classifier/",
+        {"action": "activate_version", "_selected_action": [v2.pk]},
+        follow=True,
+    )
+    assert "v2 has no predictions (they were pruned)" in response.content.decode()
+    v2.refresh_from_db()
+    assert not v2.is_active

@@ -14,6 +14,7 @@ from labeling.models import (
     Classifier,
     Embedding,
     Folder,
+    Job,
     Library,
     Prediction,
     TextEmbedding,
@@ -21,7 +22,9 @@ from labeling.models import (
 )
 from labeling.services.extraction import encoder_get
 from labeling.services.learning import (
+    ActivationRefused,
     TrainingError,
+    classifier_rollback,
     classifier_train,
     predictions_compute,
     zero_shot_build,
@@ -261,3 +264,97 @@ def test_ten_labels_fit_the_zero_shot_scale(aligned):
     report = classifier_train(library=library, encoder=FakeTextEncoder())
     scale = report.metrics["zero_shot_logit_scale"]
     assert scale > 0 and scale != pytest.approx(100.0)
+
+
+# --- Activating a stored version (rollback): one set of rules for the admin and the API ---
+
+
+@pytest.fixture
+def versions(tmp_path, settings):
+    """v1 with predictions, v2 active, v3 never predicted; one unsorted video."""
+    from labeling.services.scan import library_get_or_create
+
+    settings.VIDSORT_LIBRARY = tmp_path
+    library = library_get_or_create(root=tmp_path)
+    folder = Folder.objects.create(library=library, name="cats")
+    video = Video.objects.create(library=library, path="a.mp4", filename="a.mp4")
+    made = {}
+    for version in (1, 2, 3):
+        made[version] = Classifier.objects.create(
+            library=library, version=version, model_id="m", blob=b"", is_active=version == 2
+        )
+        if version < 3:
+            Prediction.objects.create(
+                video=video,
+                classifier_version=version,
+                folder=folder,
+                confidence=0.9,
+                margin=0.8,
+                entropy=0.1,
+                source="trained",
+            )
+    return library, made
+
+
+def running_job(library, classifier=None):
+    from django.utils import timezone
+
+    return Job.objects.create(
+        library=library,
+        kind="retrain",
+        state="running",
+        stage="predict",
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        classifier=classifier,
+    )
+
+
+def active_versions():
+    return list(Classifier.objects.filter(is_active=True).values_list("version", flat=True))
+
+
+def test_rollback_to_a_version_with_predictions(versions):
+    library, made = versions
+    assert classifier_rollback(classifier=made[1]).is_active
+    assert active_versions() == [1]
+    assert classifier_rollback(classifier=made[1]).is_active  # already active: no-op
+
+
+def test_rollback_refuses_a_version_without_predictions(versions):
+    library, made = versions
+    with pytest.raises(ActivationRefused, match="v3 has no predictions"):
+        classifier_rollback(classifier=made[3])
+    assert active_versions() == [2]
+
+
+def test_rollback_refuses_the_version_a_running_retrain_is_predicting(versions):
+    library, made = versions
+    job = running_job(library, classifier=made[1])
+    with pytest.raises(ActivationRefused, match=f"retrain job {job.pk}, still running at predict"):
+        classifier_rollback(classifier=made[1])
+    # A version written by the running job's train stage before it is linked to the job.
+    unlinked = Classifier.objects.create(library=library, version=4, model_id="m", blob=b"")
+    Prediction.objects.filter(classifier_version=1).update(classifier_version=4)
+    with pytest.raises(ActivationRefused, match="still running"):
+        classifier_rollback(classifier=unlinked)
+    assert active_versions() == [2]
+
+
+def test_the_api_answers_409_with_the_reason(versions, client, django_user_model):
+    library, made = versions
+    client.force_login(django_user_model.objects.create_user("ann", password="pw-12345678"))
+    response = client.post(f"/api/classifiers/{made[3].pk}/activate")
+    assert response.status_code == 409
+    assert (
+        response.json()["error"] == "conflict"
+        and "v3 has no predictions" in response.json()["detail"]
+    )
+    running_job(library, classifier=made[1])
+    response = client.post(f"/api/classifiers/{made[1].pk}/activate")
+    assert response.status_code == 409 and "still running at predict" in response.json()["detail"]
+    assert active_versions() == [2]
+    Job.objects.update(state="succeeded")
+    response = client.post(f"/api/classifiers/{made[1].pk}/activate")
+    assert response.status_code == 200 and response.json()["is_active"] is True
+    assert active_versions() == [1]
