@@ -72,7 +72,9 @@ def retrain_maybe_auto(*, library: Library) -> Job | None:
     every = settings.VIDSORT_AUTO_RETRAIN_LABELS
     if not every:
         return None
-    last = Job.objects.filter(library=library, kind=Job.Kind.RETRAIN).order_by("-created_at").first()
+    last = (
+        Job.objects.filter(library=library, kind=Job.Kind.RETRAIN).order_by("-created_at").first()
+    )
     since = last.created_at if last else None
     events = LabelEvent.objects.filter(video__library=library, undone_by__isnull=True).exclude(
         route__in=[LabelEvent.Route.IMPORT, LabelEvent.Route.UNDO]
@@ -94,15 +96,17 @@ def jobs_mark_lost() -> int:
     count = 0
     for job in stale:
         stage = job.stage or "start"
-        updated = Job.objects.filter(pk=job.pk, state__in=Job.ACTIVE_STATES).filter(
-            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
-        ).update(
-            state=Job.State.LOST,
-            finished_at=timezone.now(),
-            error=(
-                f"Lost at {stage}: no heartbeat for {settings.VIDSORT_JOB_STALE_SECONDS} s "
-                "(the worker stopped or the server restarted); start a new retrain"
-            ),
+        updated = (
+            Job.objects.filter(pk=job.pk, state__in=Job.ACTIVE_STATES)
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+            .update(
+                state=Job.State.LOST,
+                finished_at=timezone.now(),
+                error=(
+                    f"Lost at {stage}: no heartbeat for {settings.VIDSORT_JOB_STALE_SECONDS} s "
+                    "(the worker stopped or the server restarted); start a new retrain"
+                ),
+            )
         )
         if updated:
             count += 1
@@ -129,10 +133,18 @@ def _discard_unfinished_classifier(job: Job) -> None:
 def _claim(job_id: int, *, from_stages: tuple[str, ...], stage: str) -> bool:
     """Move a job into ``stage`` if it is where we expect; exactly one caller wins."""
     now = timezone.now()
-    queued = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
-        state=Job.State.RUNNING, stage=stage, started_at=now, heartbeat_at=now,
-        progress_done=0, progress_total=0,
-    ) if stage == Job.Stage.SCAN else 0
+    queued = (
+        Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+            state=Job.State.RUNNING,
+            stage=stage,
+            started_at=now,
+            heartbeat_at=now,
+            progress_done=0,
+            progress_total=0,
+        )
+        if stage == Job.Stage.SCAN
+        else 0
+    )
     if queued:
         return True
     return bool(
@@ -186,15 +198,23 @@ def stage_scan(job_id: int) -> list[list[int]]:
         # must not load the model; the extract chunks on the gpu queue do that.
         model_id = model_id_current()
         ids = list(
-            videos_needing_embeddings(library=job.library, model_id=model_id)
-            .values_list("pk", flat=True)
+            videos_needing_embeddings(library=job.library, model_id=model_id).values_list(
+                "pk", flat=True
+            )
         )
     now = timezone.now()
-    metrics = {"scan": report.summary(), "extract_total": len(ids),
-               "extract_max_video_id": max(ids, default=0)}
+    metrics = {
+        "scan": report.summary(),
+        "extract_total": len(ids),
+        "extract_max_video_id": max(ids, default=0),
+    }
     if not Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage=Job.Stage.SCAN).update(
-        stage=Job.Stage.EXTRACT, progress_done=0, progress_total=len(ids), heartbeat_at=now,
-        model_id=model_id, metrics=metrics,
+        stage=Job.Stage.EXTRACT,
+        progress_done=0,
+        progress_total=len(ids),
+        heartbeat_at=now,
+        model_id=model_id,
+        metrics=metrics,
     ):
         raise JobStopped(f"job {job_id} stopped during scan")
     return list(chunked(ids))
@@ -229,14 +249,19 @@ def stage_train(job_id: int) -> None:
         report = classifier_train(library=job.library, encoder=encoder_get())
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job_id)
-        if locked.state != Job.State.RUNNING:
+        stopped = locked.state != Job.State.RUNNING
+        if stopped:
+            # Cancelled (or lost) while training: discard the new version. Raising here,
+            # inside the block, would roll this delete back and leave an orphan version.
             report.classifier.delete()
-            raise JobStopped(f"job {job_id} stopped during training")
-        locked.classifier = report.classifier
-        locked.metrics = locked.metrics | {"train": report.metrics}
-        locked.stage = Job.Stage.PREDICT
-        locked.heartbeat_at = timezone.now()
-        locked.save(update_fields=["classifier", "metrics", "stage", "heartbeat_at"])
+        else:
+            locked.classifier = report.classifier
+            locked.metrics = locked.metrics | {"train": report.metrics}
+            locked.stage = Job.Stage.PREDICT
+            locked.heartbeat_at = timezone.now()
+            locked.save(update_fields=["classifier", "metrics", "stage", "heartbeat_at"])
+    if stopped:
+        raise JobStopped(f"job {job_id} stopped during training")
 
 
 def stage_predict(job_id: int) -> None:
@@ -246,7 +271,9 @@ def stage_predict(job_id: int) -> None:
     classifier = job.classifier
     with job_heartbeat(job_id):
         count = predictions_compute(
-            classifier=classifier, encoder=encoder_get(), progress=job_progress_writer(job_id),
+            classifier=classifier,
+            encoder=encoder_get(),
+            progress=job_progress_writer(job_id),
             activate=False,
         )
     confidences = list(
@@ -264,14 +291,19 @@ def stage_predict(job_id: int) -> None:
         from labeling.services.learning import classifier_activate
 
         classifier.metrics = classifier.metrics | {
-            "predictions": count, "mean_confidence": mean_confidence,
+            "predictions": count,
+            "mean_confidence": mean_confidence,
         }
         classifier.save(update_fields=["metrics"])
         classifier_activate(classifier=classifier)
         job_succeed(
             job=locked,
-            metrics=locked.metrics | {"predictions": count, "mean_confidence": mean_confidence,
-                                      "classifier_version": classifier.version},
+            metrics=locked.metrics
+            | {
+                "predictions": count,
+                "mean_confidence": mean_confidence,
+                "classifier_version": classifier.version,
+            },
         )
 
 

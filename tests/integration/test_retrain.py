@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from io import StringIO
 from pathlib import Path
@@ -16,6 +18,8 @@ from rest_framework.test import APIClient
 from labeling.models import Classifier, Embedding, Job, Prediction, Video
 from labeling.services.scan import library_get_or_create, library_scan
 from mlpipeline.demo_videos import create_demo_library
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +41,9 @@ def api() -> APIClient:
     return client
 
 
-def wait_job(job_id: int, *, states=("succeeded", "failed", "lost", "cancelled"), timeout=180.0) -> Job:
+def wait_job(
+    job_id: int, *, states=("succeeded", "failed", "lost", "cancelled"), timeout=180.0
+) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = Job.objects.get(pk=job_id)
@@ -62,7 +68,9 @@ def test_a_full_retrain_predicts_every_unsorted_video(celery_worker_process, dem
     classifier = Classifier.objects.get(library=library, is_active=True)
     predicted = Prediction.objects.filter(classifier_version=classifier.version)
     assert unsorted.count() > 0
-    assert set(predicted.values_list("video_id", flat=True)) == set(unsorted.values_list("pk", flat=True))
+    assert set(predicted.values_list("video_id", flat=True)) == set(
+        unsorted.values_list("pk", flat=True)
+    )
     assert job.metrics["train"]["accuracy"] >= 0.5
     status = api.get("/api/retrain/status").json()
     assert status["running"] is False and status["last_result"] == "success"
@@ -133,7 +141,9 @@ def test_a_killed_worker_leaves_a_lost_job_and_the_next_retrain_succeeds(
     embeddings = Embedding.objects.values_list("video_id", "model_id")
     assert len(embeddings) == len(set(embeddings)) == Video.objects.filter(status="ok").count()
     version = Classifier.objects.get(is_active=True).version
-    predictions = Prediction.objects.filter(classifier_version=version).values_list("video_id", flat=True)
+    predictions = Prediction.objects.filter(classifier_version=version).values_list(
+        "video_id", flat=True
+    )
     assert len(predictions) == len(set(predictions))
 
 
@@ -159,6 +169,15 @@ def test_only_one_labelled_folder_fails_at_train_and_keeps_previous_predictions(
 
 
 def test_a_corrupt_weights_file_fails_with_a_readable_error(worker_factory, demo, api, tmp_path):
+    first = worker_factory()
+    assert wait_job(retrain(api)).state == "succeeded"
+    active = Classifier.objects.get(is_active=True)
+    before = sorted(
+        Prediction.objects.filter(classifier_version=active.version).values_list(
+            "video_id", "folder_id", "confidence"
+        )
+    )
+    first.kill()
     weights = tmp_path / "weights.pt"
     weights.write_bytes(b"not a checkpoint" * 100)
     worker_factory(VIDSORT_CLIP_MODEL="vidsort-tiny", VIDSORT_CLIP_PRETRAINED=str(weights))
@@ -167,6 +186,11 @@ def test_a_corrupt_weights_file_fails_with_a_readable_error(worker_factory, demo
     # The scan stage only needs the model's id; the first stage that loads it fails.
     assert job.error.startswith("Failed at extract:") and "VIDSORT_CLIP_PRETRAINED" in job.error
     assert "Traceback" not in job.error
+    assert api.get("/api/retrain/status").json()["last_result"] == job.error
+    # The previous version and its predictions are untouched.
+    assert Classifier.objects.get(is_active=True) == active
+    after = Prediction.objects.filter(classifier_version=active.version)
+    assert sorted(after.values_list("video_id", "folder_id", "confidence")) == before
 
 
 def test_cancel_keeps_the_previous_classifier(celery_worker_process, demo, api):
@@ -191,6 +215,113 @@ def test_cancel_keeps_the_previous_classifier(celery_worker_process, demo, api):
     assert Classifier.objects.count() == 1
     # The next retrain is not blocked by the cancelled one.
     assert wait_job(retrain(api)).state == "succeeded"
+
+
+def test_the_retrain_command_exits_non_zero_with_the_reason(
+    celery_worker_process, demo, _worker_database_url
+):
+    """`manage.py vidsort_retrain --wait` as a user runs it: a real process, a real exit code."""
+    from django.conf import settings
+
+    folders = sorted(p for p in demo.iterdir() if p.is_dir())
+    for folder in folders[1:]:  # only one folder keeps its videos
+        for clip in folder.iterdir():
+            shutil.move(clip, demo / clip.name)
+    env = os.environ | {
+        "DATABASE_URL": _worker_database_url,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "VIDSORT_DATA_DIR": str(settings.DATA_DIR),
+        "VIDSORT_LIBRARY": str(demo),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "vidsort_retrain", "--wait", "--timeout", "180"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode != 0, done.stdout
+    assert "Failed at train: only one folder has labelled videos" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "queued: retrain job" in done.stdout and "failed train" in done.stdout
+    assert Job.objects.get().state == "failed" and not Classifier.objects.exists()
+
+
+def run_stages(job_id: int, *, through: str) -> None:
+    """Run a retrain's stages in this process, in order, up to and including ``through``."""
+    from labeling.services import retrain as stages
+
+    chunks = stages.stage_scan(job_id)
+    for video_ids in chunks:
+        stages.stage_extract_chunk(job_id, video_ids)
+    if not chunks:
+        stages.extract_finish_if_done(job_id)
+    stages.stage_train(job_id)
+    if through == "predict":
+        stages.stage_predict(job_id)
+
+
+@pytest.mark.parametrize("stage", ["train", "predict"])
+def test_cancel_during_a_stage_keeps_the_previous_version_and_predictions(
+    real_services, demo, api, monkeypatch, stage
+):
+    """The cancel lands while the stage is working (no worker: the stages run here, and
+    the cancel is sent through the API at a known point inside the stage)."""
+    from labeling.services import retrain as stages
+    from labeling.services.jobs import JobStopped, job_create
+    from labeling.services.library import library_current
+
+    library = library_current()
+    first, _ = job_create(library=library, kind="retrain")
+    run_stages(first.pk, through="predict")
+    active = Classifier.objects.get(is_active=True)
+    before = sorted(
+        Prediction.objects.filter(classifier_version=active.version).values_list(
+            "video_id", "folder_id"
+        )
+    )
+    assert before
+
+    job, _ = job_create(library=library, kind="retrain")
+
+    def cancel() -> None:
+        assert api.post(f"/api/jobs/{job.pk}/cancel").status_code == 200
+
+    if stage == "train":
+        real_train = stages.classifier_train
+
+        def train_then_cancel(**kwargs):
+            report = real_train(**kwargs)  # the new version is written...
+            cancel()  # ...and the user cancels before the stage hands it over
+            return report
+
+        monkeypatch.setattr(stages, "classifier_train", train_then_cancel)
+        with pytest.raises(JobStopped):
+            run_stages(job.pk, through="train")
+    else:
+        real_predict = stages.predictions_compute
+
+        def predict_and_cancel(**kwargs):
+            progress = kwargs["progress"]
+
+            def report(done: int, total: int) -> None:
+                cancel()  # the first progress report comes after the first chunk
+                progress(done, total)
+
+            return real_predict(**kwargs | {"progress": report})
+
+        monkeypatch.setattr(stages, "predictions_compute", predict_and_cancel)
+        with pytest.raises(JobStopped):
+            run_stages(job.pk, through="predict")
+
+    job.refresh_from_db()
+    assert job.state == "cancelled" and job.classifier is None
+    assert Classifier.objects.get(is_active=True) == active
+    assert list(Classifier.objects.values_list("version", flat=True)) == [active.version]
+    assert sorted(Prediction.objects.values_list("video_id", "folder_id")) == before
+    status = api.get("/api/retrain/status").json()
+    assert status["classifier"]["version"] == active.version and status["running"] is False
 
 
 def test_the_retrain_command_waits_and_reports(celery_worker_process, demo):
