@@ -370,6 +370,8 @@ SPECTACULAR_SETTINGS.update(
             "labeling.api.schema.postprocess_error_responses",
         ],
         "COMPONENT_SPLIT_REQUEST": True,
+        # One name for the queue orders (a query parameter and two response fields).
+        "ENUM_NAME_OVERRIDES": {"QueueOrderEnum": "labeling.selectors.QUEUE_ORDERS"},
     }
 )
 

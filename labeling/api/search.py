@@ -34,7 +34,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.errors import Unprocessable
-from labeling.api.videos import video_item
+from labeling.api.videos import VideoItemSerializer, video_item
 from labeling.models import Embedding, Library, Video
 from labeling.selectors import videos_with_prediction
 from labeling.services.extraction import encoder_config, encoder_get
@@ -127,11 +127,18 @@ def _matrix_load(*, library: Library, model_id: str, stamp: tuple[int, int]) -> 
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim or 1), np.float32)
     video_ids = np.asarray(ids, dtype=np.int64)
     matrix = EmbeddingMatrix(
-        library_id=library.pk, model_id=model_id, stamp=stamp, loaded_at=time.monotonic(),
-        video_ids=video_ids, row_of={int(v): i for i, v in enumerate(ids)}, vectors=vectors,
+        library_id=library.pk,
+        model_id=model_id,
+        stamp=stamp,
+        loaded_at=time.monotonic(),
+        video_ids=video_ids,
+        row_of={int(v): i for i, v in enumerate(ids)},
+        vectors=vectors,
     )
     logger.info(
-        "search matrix for %s loaded: %d vectors in %.2f s", model_id, len(ids),
+        "search matrix for %s loaded: %d vectors in %.2f s",
+        model_id,
+        len(ids),
         time.monotonic() - started,
     )
     return matrix
@@ -142,14 +149,18 @@ def embedding_matrix(*, library: Library, model_id: str) -> EmbeddingMatrix:
     key = (library.pk, model_id)
     stamp = _table_stamp()
     current = _matrices.get(key)
-    if current is not None and current.stamp == stamp and (
-        time.monotonic() - current.loaded_at < SEARCH_MATRIX_MAX_AGE
+    if (
+        current is not None
+        and current.stamp == stamp
+        and (time.monotonic() - current.loaded_at < SEARCH_MATRIX_MAX_AGE)
     ):
         return current
     with _matrix_lock:  # one thread of this process rebuilds; the others wait for it
         current = _matrices.get(key)
-        if current is not None and current.stamp == stamp and (
-            time.monotonic() - current.loaded_at < SEARCH_MATRIX_MAX_AGE
+        if (
+            current is not None
+            and current.stamp == stamp
+            and (time.monotonic() - current.loaded_at < SEARCH_MATRIX_MAX_AGE)
         ):
             return current
         matrix = _matrix_load(library=library, model_id=model_id, stamp=stamp)
@@ -189,10 +200,21 @@ def encode_query(encoder, text: str) -> np.ndarray:
     import torch.nn.functional as F
 
     model = encoder.model
-    shaped = all(hasattr(model, name) for name in (
-        "token_embedding", "positional_embedding", "transformer", "attn_mask", "ln_final",
-    ))
-    if not shaped or model.attn_mask is None or getattr(model, "text_pool_type", "argmax") != "argmax":
+    shaped = all(
+        hasattr(model, name)
+        for name in (
+            "token_embedding",
+            "positional_embedding",
+            "transformer",
+            "attn_mask",
+            "ln_final",
+        )
+    )
+    if (
+        not shaped
+        or model.attn_mask is None
+        or getattr(model, "text_pool_type", "argmax") != "argmax"
+    ):
         return encoder.encode_text([text])[0]
     with torch.inference_mode():
         tokens = encoder.tokenizer([text]).to(encoder.device)
@@ -204,7 +226,11 @@ def encode_query(encoder, text: str) -> np.ndarray:
         x = model.ln_final(x)
         x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
         if model.text_projection is not None:
-            x = model.text_projection(x) if isinstance(model.text_projection, torch.nn.Linear) else x @ model.text_projection
+            x = (
+                model.text_projection(x)
+                if isinstance(model.text_projection, torch.nn.Linear)
+                else x @ model.text_projection
+            )
         return F.normalize(x.float(), dim=-1)[0].cpu().numpy().astype(np.float32, copy=False)
 
 
@@ -237,13 +263,21 @@ def rank(matrix: EmbeddingMatrix, query: np.ndarray, *, top: int) -> tuple[np.nd
 class SearchQuery(serializers.Serializer):
     q = serializers.CharField(required=False, max_length=MAX_QUERY_CHARS, trim_whitespace=True)
     like = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT
+    )
     folder = serializers.RegexField(r"^(all|unsorted|\d{1,18})$", required=False, default="all")
 
     def validate(self, attrs: dict) -> dict:
         if ("q" in attrs) == ("like" in attrs):
-            raise serializers.ValidationError("give exactly one of 'q' (a text) or 'like' (a video id)")
+            raise serializers.ValidationError(
+                "give exactly one of 'q' (a text) or 'like' (a video id)"
+            )
         return attrs
+
+
+class SearchHitSerializer(VideoItemSerializer):
+    score = serializers.FloatField(help_text="Cosine similarity to the query.")
 
 
 SearchResult = inline_serializer(
@@ -254,9 +288,8 @@ SearchResult = inline_serializer(
         "model_id": serializers.CharField(),
         "searched": serializers.IntegerField(help_text="Embeddings compared."),
         "count": serializers.IntegerField(),
-        "results": serializers.ListField(
-            child=serializers.DictField(),
-            help_text="Videos (the /api/videos item shape) with 'score': cosine similarity.",
+        "results": SearchHitSerializer(
+            many=True, help_text="Videos (the /api/videos item shape) with 'score'."
         ),
     },
 )
@@ -266,11 +299,19 @@ class SearchView(APIView):
     @extend_schema(
         operation_id="search",
         parameters=[
-            OpenApiParameter("q", str, description="Text to match (needs a pretrained CLIP model)."),
-            OpenApiParameter("like", OpenApiTypes.INT, description="Find videos similar to this video id."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description=f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}."),
             OpenApiParameter(
-                "folder", str, pattern=r"^(all|unsorted|\d{1,18})$",
+                "q", str, description="Text to match (needs a pretrained CLIP model)."
+            ),
+            OpenApiParameter(
+                "like", OpenApiTypes.INT, description="Find videos similar to this video id."
+            ),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, description=f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}."
+            ),
+            OpenApiParameter(
+                "folder",
+                str,
+                pattern=r"^(all|unsorted|\d{1,18})$",
                 description=f"'all' (default), 'unsorted' or a folder id; applied to the best {FILTER_POOL} matches.",
             ),
         ],
@@ -305,9 +346,13 @@ class SearchView(APIView):
             if row is not None:
                 query = matrix.vectors[row]
             else:
-                stored = Embedding.objects.filter(
-                    video=video, model_id=model_id, content_hash=video.content_hash
-                ).values_list("vector", flat=True).first()
+                stored = (
+                    Embedding.objects.filter(
+                        video=video, model_id=model_id, content_hash=video.content_hash
+                    )
+                    .values_list("vector", flat=True)
+                    .first()
+                )
                 if stored is None:
                     raise Unprocessable(
                         f"video {video.pk} has no embedding for {model_id} yet; run a retrain "
@@ -324,11 +369,15 @@ class SearchView(APIView):
         folder = args["folder"]
         pool = limit + 1 if folder == "all" else max(FILTER_POOL, limit + 1)
         rows, scores = rank(matrix, query, top=pool)
-        candidates = [(int(matrix.video_ids[r]), float(s)) for r, s in zip(rows, scores, strict=True)]
+        candidates = [
+            (int(matrix.video_ids[r]), float(s)) for r, s in zip(rows, scores, strict=True)
+        ]
         candidates = [(vid, s) for vid, s in candidates if vid != exclude]
-        queryset = videos_with_prediction(library=library).filter(
-            pk__in=[vid for vid, _ in candidates]
-        ).exclude(status=Video.Status.MISSING)
+        queryset = (
+            videos_with_prediction(library=library)
+            .filter(pk__in=[vid for vid, _ in candidates])
+            .exclude(status=Video.Status.MISSING)
+        )
         if folder == "unsorted":
             queryset = queryset.filter(folder__isnull=True)
         elif folder != "all":
@@ -336,16 +385,19 @@ class SearchView(APIView):
         videos = {v.pk: v for v in queryset}
         results = [
             video_item(videos[vid]) | {"score": round(score, 6)}
-            for vid, score in candidates if vid in videos
+            for vid, score in candidates
+            if vid in videos
         ][:limit]
-        return Response({
-            "query": args.get("q"),
-            "like": args.get("like"),
-            "model_id": model_id,
-            "searched": len(matrix.video_ids),
-            "count": len(results),
-            "results": results,
-        })
+        return Response(
+            {
+                "query": args.get("q"),
+                "like": args.get("like"),
+                "model_id": model_id,
+                "searched": len(matrix.video_ids),
+                "count": len(results),
+                "results": results,
+            }
+        )
 
 
 urlpatterns = [

@@ -92,6 +92,66 @@ class SortInput(serializers.Serializer):
         return attrs
 
 
+# --- Response shapes (OpenAPI) -----------------------------------------------------------
+
+
+class SortFolderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+    key = serializers.IntegerField(allow_null=True)
+
+
+class SortResultSerializer(serializers.Serializer):
+    """The old script's {success, filename, folder, folders}, then VidSort's own keys."""
+
+    success = serializers.BooleanField()
+    filename = serializers.CharField()
+    folder = serializers.CharField(allow_null=True, help_text="Its folder now; null: unsorted.")
+    folders = SortFolderSerializer(many=True)
+    video = serializers.IntegerField()
+    path = serializers.CharField()
+    moved = serializers.BooleanField()
+    renamed = serializers.BooleanField()
+    event = serializers.IntegerField(allow_null=True)
+
+
+class UndoResultSerializer(SortResultSerializer):
+    undone = serializers.IntegerField(allow_null=True, help_text="The event that was undone.")
+
+
+class ItemOutcomeSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    video = serializers.IntegerField(allow_null=True)
+    filename = serializers.CharField(allow_blank=True)
+    folder = serializers.CharField(allow_null=True)
+    path = serializers.CharField(allow_blank=True)
+    moved = serializers.BooleanField()
+    event = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    detail = serializers.CharField(allow_blank=True)
+    confidence = serializers.FloatField(allow_null=True)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    moved = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    results = ItemOutcomeSerializer(many=True)
+
+
+class AutofileResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    dry_run = serializers.BooleanField()
+    threshold = serializers.FloatField()
+    classifier_version = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField()
+    moved = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    items = ItemOutcomeSerializer(many=True)
+
+
 def _folders_payload(library: Library) -> list[dict[str, Any]]:
     return [
         {"id": f.pk, "name": f.name, "count": f.video_count, "key": f.key}
@@ -117,7 +177,7 @@ def _sort_payload(result: SortResult) -> dict[str, Any]:
 class SortView(APIView):
     """Sort one video: {"video": id, "folder": id | name | null} or {"filename", "folder"}."""
 
-    @extend_schema(request=SortInput, responses={200: dict})
+    @extend_schema(request=SortInput, responses={200: SortResultSerializer})
     def post(self, request: Request) -> Response:
         data = SortInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -145,7 +205,9 @@ class BulkInput(serializers.Serializer):
 class BulkSortView(APIView):
     """Sort many videos; 200 when every item succeeded, 207 with per-item outcomes if not."""
 
-    @extend_schema(request=BulkInput, responses={200: dict, 207: dict})
+    @extend_schema(
+        request=BulkInput, responses={200: BulkResultSerializer, 207: BulkResultSerializer}
+    )
     def post(self, request: Request) -> Response:
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -172,7 +234,7 @@ class UndoInput(serializers.Serializer):
 class UndoView(APIView):
     """Undo the caller's latest sort (or {"event": id}, which must be theirs and latest)."""
 
-    @extend_schema(request=UndoInput, responses={200: dict})
+    @extend_schema(request=UndoInput, responses={200: UndoResultSerializer})
     def post(self, request: Request) -> Response:
         data = UndoInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -205,7 +267,10 @@ class AutofileInput(serializers.Serializer):
 class AutofileView(APIView):
     """File every unsorted video predicted at >= threshold; "dry_run" (default true) only lists."""
 
-    @extend_schema(request=AutofileInput, responses={200: dict, 207: dict})
+    @extend_schema(
+        request=AutofileInput,
+        responses={200: AutofileResultSerializer, 207: AutofileResultSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = AutofileInput(data=request.data)
         data.is_valid(raise_exception=True)

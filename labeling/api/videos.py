@@ -28,6 +28,117 @@ from labeling.services.library import library_current
 MAX_LIMIT = 500
 
 
+# --- Response shapes (OpenAPI): what every endpoint below answers ---------------------
+# Declared so that the schema documents the real keys and types and schemathesis' response
+# check compares every answer against them. Fields are required unless marked otherwise.
+
+
+class TopPredictionSerializer(serializers.Serializer):
+    folder = serializers.CharField()
+    folder_id = serializers.IntegerField()
+    confidence = serializers.FloatField()
+
+
+class VideoItemSerializer(serializers.Serializer):
+    """A video in every API answer: the old script's keys, then VidSort's own."""
+
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+    url = serializers.CharField(help_text="The stream URL (Range supported).")
+    folder = serializers.CharField(allow_null=True, help_text="Folder name; null: unsorted.")
+    predicted_folder = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    top_predictions = TopPredictionSerializer(many=True)
+    path = serializers.CharField(help_text="Relative to the library root.")
+    folder_id = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=Video.Status.values)
+    error = serializers.CharField(allow_blank=True)
+    duration = serializers.FloatField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    size = serializers.IntegerField()
+    predicted_folder_id = serializers.IntegerField(allow_null=True)
+    margin = serializers.FloatField(allow_null=True)
+    entropy = serializers.FloatField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
+    low_confidence = serializers.BooleanField()
+    segments = serializers.ListField(child=serializers.DictField())
+    duration_ratio = serializers.FloatField(allow_null=True)
+
+
+class VideoListSerializer(serializers.Serializer):
+    videos = VideoItemSerializer(many=True)
+    total = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True, help_text="URL of the next page, or null.")
+    order = serializers.ChoiceField(choices=list(QUEUE_ORDERS))
+
+
+class LabelHistorySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    route = serializers.CharField()
+    user = serializers.CharField(allow_null=True)
+    # "from" is a Python keyword: declared through the field's source.
+    predicted_folder = serializers.CharField(allow_null=True)
+    predicted_confidence = serializers.FloatField(allow_null=True)
+    undone = serializers.BooleanField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(allow_null=True)
+        fields["to"] = serializers.CharField(allow_null=True)
+        return fields
+
+
+class VideoDetailSerializer(VideoItemSerializer):
+    history = LabelHistorySerializer(many=True)
+
+
+class FolderItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text="Videos in the folder (missing ones excluded).")
+    key = serializers.IntegerField(allow_null=True, help_text="Keyboard shortcut 1-9.")
+    prompts = serializers.ListField(child=serializers.CharField())
+
+
+class FolderListSerializer(serializers.Serializer):
+    folders = FolderItemSerializer(many=True)
+    unsorted = serializers.IntegerField()
+
+
+class AccuracyPointSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    labels = serializers.IntegerField(allow_null=True)
+    accuracy = serializers.FloatField(allow_null=True)
+    balanced_accuracy = serializers.FloatField(allow_null=True)
+    mean_confidence = serializers.FloatField(allow_null=True)
+    calibration_error = serializers.FloatField(allow_null=True)
+    label_counts = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
+
+
+class LastRetrainSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    accuracy = serializers.FloatField(allow_null=True)
+    balanced_accuracy = serializers.FloatField(allow_null=True)
+    n_labels = serializers.IntegerField(allow_null=True)
+    at = serializers.DateTimeField()
+
+
+class StatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    unsorted = serializers.IntegerField()
+    unreadable = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    labels = serializers.IntegerField()
+    label_events = serializers.IntegerField()
+    live_accuracy = serializers.DictField(allow_null=True)
+    last_retrain = LastRetrainSerializer(allow_null=True)
+    accuracy_history = AccuracyPointSerializer(many=True)
+    per_folder = serializers.ListField(child=serializers.DictField())
+
+
 def video_item(video: Video) -> dict:
     """The shape of a video in every API answer (a superset of the old script's)."""
     top = getattr(video, "pred_top", None) or []
@@ -71,7 +182,7 @@ class VideoListView(APIView):
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
-        responses={200: dict},
+        responses={200: VideoListSerializer},
         operation_id="videos_list",
     )
     def get(self, request: Request) -> Response:
@@ -100,18 +211,22 @@ class VideoListView(APIView):
             library=library, order=order, limit=limit, offset=offset, seed=seed, filters=filters
         )
         next_offset = offset + limit if offset + limit < total else None
-        return Response({
-            "videos": [video_item(v) for v in videos],
-            "total": total,
-            "next": (
-                f"{request.path}?{_query(params, offset=next_offset)}" if next_offset is not None else None
-            ),
-            "order": order,
-        })
+        return Response(
+            {
+                "videos": [video_item(v) for v in videos],
+                "total": total,
+                "next": (
+                    f"{request.path}?{_query(params, offset=next_offset)}"
+                    if next_offset is not None
+                    else None
+                ),
+                "order": order,
+            }
+        )
 
 
 class VideoDetailView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: VideoDetailSerializer})
     def get(self, request: Request, video_id: int) -> Response:
         library = library_current()
         video = get_object_or_404(videos_with_prediction(library=library), pk=video_id)
@@ -128,8 +243,13 @@ class FolderWriteSerializer(serializers.Serializer):
 
 def folder_item(folder) -> dict:
     count = folder.videos.exclude(status=Video.Status.MISSING).count()
-    return {"id": folder.pk, "name": folder.name, "count": count, "key": folder.key,
-            "prompts": folder.prompts}
+    return {
+        "id": folder.pk,
+        "name": folder.name,
+        "count": count,
+        "key": folder.key,
+        "prompts": folder.prompts,
+    }
 
 
 def _folder_errors(exc: Exception):
@@ -142,7 +262,7 @@ def _folder_errors(exc: Exception):
 
 
 class FolderListView(APIView):
-    @extend_schema(request=FolderWriteSerializer, responses={201: dict})
+    @extend_schema(request=FolderWriteSerializer, responses={201: FolderItemSerializer})
     def post(self, request: Request) -> Response:
         from labeling.services.folders import FolderError, folder_create
 
@@ -153,23 +273,33 @@ class FolderListView(APIView):
             raise ValidationError({"name": "required"})
         try:
             folder = folder_create(
-                library=library_current(), name=data["name"], prompts=data.get("prompts") or [],
+                library=library_current(),
+                name=data["name"],
+                prompts=data.get("prompts") or [],
                 key=data.get("key"),
             )
         except FolderError as exc:
             raise _folder_errors(exc) from None
         return Response(folder_item(folder), status=201)
 
-    @extend_schema(responses={200: dict}, operation_id="folders_list")
+    @extend_schema(responses={200: FolderListSerializer}, operation_id="folders_list")
     def get(self, request: Request) -> Response:
         library = library_current()
-        return Response({
-            "folders": [
-                {"id": f.pk, "name": f.name, "count": f.video_count, "key": f.key, "prompts": f.prompts}
-                for f in folders_with_counts(library=library)
-            ],
-            "unsorted": library_counts(library=library)["unsorted"],
-        })
+        return Response(
+            {
+                "folders": [
+                    {
+                        "id": f.pk,
+                        "name": f.name,
+                        "count": f.video_count,
+                        "key": f.key,
+                        "prompts": f.prompts,
+                    }
+                    for f in folders_with_counts(library=library)
+                ],
+                "unsorted": library_counts(library=library)["unsorted"],
+            }
+        )
 
 
 class FolderDetailView(APIView):
@@ -178,11 +308,11 @@ class FolderDetailView(APIView):
 
         return get_object_or_404(Folder, pk=folder_id, library=library_current())
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: FolderItemSerializer})
     def get(self, request: Request, folder_id: int) -> Response:
         return Response(folder_item(self._folder(folder_id)))
 
-    @extend_schema(request=FolderWriteSerializer, responses={200: dict})
+    @extend_schema(request=FolderWriteSerializer, responses={200: FolderItemSerializer})
     def patch(self, request: Request, folder_id: int) -> Response:
         from labeling.services.folders import FolderError, folder_rename, folder_update
 
@@ -193,7 +323,9 @@ class FolderDetailView(APIView):
         try:
             if "name" in data:
                 folder = folder_rename(folder=folder, name=data["name"])
-            folder = folder_update(folder=folder, **{k: data[k] for k in ("prompts", "key") if k in data})
+            folder = folder_update(
+                folder=folder, **{k: data[k] for k in ("prompts", "key") if k in data}
+            )
         except FolderError as exc:
             raise _folder_errors(exc) from None
         return Response(folder_item(folder))
@@ -212,14 +344,16 @@ class FolderDetailView(APIView):
 
 
 class StatsView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: StatsSerializer})
     def get(self, request: Request) -> Response:
         library = library_current()
         counts = library_counts(library=library)
         active = Classifier.objects.filter(library=library, is_active=True).first()
         history = [
             {
-                "version": c.version, "at": c.created_at, "labels": c.metrics.get("n_labels"),
+                "version": c.version,
+                "at": c.created_at,
+                "labels": c.metrics.get("n_labels"),
                 "accuracy": c.metrics.get("accuracy"),
                 "balanced_accuracy": c.metrics.get("balanced_accuracy"),
                 "mean_confidence": c.metrics.get("mean_confidence"),
@@ -231,29 +365,32 @@ class StatsView(APIView):
         labels = LabelEvent.objects.filter(video__library=library, undone_by__isnull=True).exclude(
             route=LabelEvent.Route.UNDO
         )
-        return Response({
-            "total": counts["total"],
-            "unsorted": counts["unsorted"],
-            "unreadable": counts["unreadable"],
-            "missing": counts["missing"],
-            "labels": Video.objects.filter(library=library, folder__isnull=False).exclude(
-                status=Video.Status.MISSING
-            ).count(),
-            "label_events": labels.count(),
-            "live_accuracy": live_accuracy(classifier=active) if active else None,
-            "last_retrain": (
-                {
-                    "version": active.version,
-                    "accuracy": active.metrics.get("accuracy"),
-                    "balanced_accuracy": active.metrics.get("balanced_accuracy"),
-                    "n_labels": active.metrics.get("n_labels"),
-                    "at": active.created_at,
-                }
-                if active else None
-            ),
-            "accuracy_history": history,
-            "per_folder": active.metrics.get("per_class", []) if active else [],
-        })
+        return Response(
+            {
+                "total": counts["total"],
+                "unsorted": counts["unsorted"],
+                "unreadable": counts["unreadable"],
+                "missing": counts["missing"],
+                "labels": Video.objects.filter(library=library, folder__isnull=False)
+                .exclude(status=Video.Status.MISSING)
+                .count(),
+                "label_events": labels.count(),
+                "live_accuracy": live_accuracy(classifier=active) if active else None,
+                "last_retrain": (
+                    {
+                        "version": active.version,
+                        "accuracy": active.metrics.get("accuracy"),
+                        "balanced_accuracy": active.metrics.get("balanced_accuracy"),
+                        "n_labels": active.metrics.get("n_labels"),
+                        "at": active.created_at,
+                    }
+                    if active
+                    else None
+                ),
+                "accuracy_history": history,
+                "per_folder": active.metrics.get("per_class", []) if active else [],
+            }
+        )
 
 
 class PreferenceSerializer(serializers.Serializer):
@@ -293,7 +430,9 @@ def _int_param(params, name: str, default: int, low: int, high: int) -> int:
 def _query(params, **overrides) -> str:
     from urllib.parse import urlencode
 
-    merged = {k: v for k, v in params.items()} | {k: v for k, v in overrides.items() if v is not None}
+    merged = {k: v for k, v in params.items()} | {
+        k: v for k, v in overrides.items() if v is not None
+    }
     return urlencode(merged)
 
 

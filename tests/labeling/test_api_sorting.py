@@ -54,6 +54,32 @@ def test_sort_by_id_moves_and_answers_the_old_shape(api, lib, library_dir, user)
     assert (library_dir / "dogs/clip.mp4").exists()
 
 
+SORT_KEYS = {"success", "filename", "folder", "folders"} | {
+    "video",
+    "path",
+    "moved",
+    "renamed",
+    "event",
+}
+
+
+def test_sort_keys_are_pinned_and_match_the_schema(api, lib):
+    body = api.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json").json()
+    assert set(body) == SORT_KEYS  # the old script's four, then VidSort's
+    assert body["folders"] and all(
+        set(f) == {"id", "name", "count", "key"} for f in body["folders"]
+    )
+    undo = api.post("/api/undo", {}, format="json").json()
+    assert set(undo) == SORT_KEYS | {"undone"}
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    result = schema["components"]["schemas"]["SortResult"]
+    assert set(result["properties"]) == set(result["required"]) == SORT_KEYS
+    operation = schema["paths"]["/api/sort/"]["post"]["responses"]["200"]
+    assert operation["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SortResult"
+    }
+
+
 def test_sort_by_filename_and_name_with_a_trailing_slash(api, lib):
     response = api.post("/api/sort/", {"filename": "clip.mp4", "folder": "cats"}, format="json")
     assert response.status_code == 200 and response.json()["path"] == "cats/clip.mp4"

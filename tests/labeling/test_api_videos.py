@@ -35,7 +35,13 @@ def api(db) -> APIClient:
 
 
 def test_anonymous_is_refused(library):
-    for url in ["/api/videos", "/api/folders", "/api/stats", "/api/preferences", "/api/retrain/status"]:
+    for url in [
+        "/api/videos",
+        "/api/folders",
+        "/api/stats",
+        "/api/preferences",
+        "/api/retrain/status",
+    ]:
         assert APIClient().get(url).status_code in (401, 403)
 
 
@@ -52,7 +58,10 @@ def test_unsorted_videos_in_uncertainty_order_with_predictions(api, library, pre
     assert len(first["top_predictions"]) == 3
 
 
-@pytest.mark.parametrize("order", ["margin", "entropy", "class_balance", "random", "newest", "filename", "uncertainty+diversity"])
+@pytest.mark.parametrize(
+    "order",
+    ["margin", "entropy", "class_balance", "random", "newest", "filename", "uncertainty+diversity"],
+)
 def test_every_queue_order_returns_each_unsorted_video_once(api, library, predicted, order):
     ids = []
     url = "/api/videos?" + urlencode({"order": order, "limit": 7})
@@ -60,14 +69,22 @@ def test_every_queue_order_returns_each_unsorted_video_once(api, library, predic
         body = api.get(url).json()
         ids += [v["id"] for v in body["videos"]]
         url = body["next"]
-    unsorted = set(Video.objects.filter(library=library, folder=None, status="ok").values_list("pk", flat=True))
+    unsorted = set(
+        Video.objects.filter(library=library, folder=None, status="ok").values_list("pk", flat=True)
+    )
     assert len(ids) == len(set(ids)) and set(ids) == unsorted
 
 
 def test_margin_and_filename_orders(api, library, predicted):
-    margins = [v["margin"] for v in api.get("/api/videos", {"order": "margin", "limit": 100}).json()["videos"]]
+    margins = [
+        v["margin"]
+        for v in api.get("/api/videos", {"order": "margin", "limit": 100}).json()["videos"]
+    ]
     assert margins == sorted(margins)
-    names = [v["filename"] for v in api.get("/api/videos", {"order": "filename", "limit": 100}).json()["videos"]]
+    names = [
+        v["filename"]
+        for v in api.get("/api/videos", {"order": "filename", "limit": 100}).json()["videos"]
+    ]
     assert names == sorted(names)
 
 
@@ -76,7 +93,13 @@ def test_filters_and_bad_parameters(api, library):
     body = api.get("/api/videos", {"folder": folder.pk, "order": "filename"}).json()
     assert body["total"] == Video.objects.filter(folder=folder).count()
     assert api.get("/api/videos", {"q": "SUNSETS_0000", "folder": "all"}).json()["total"] >= 1
-    for params in [{"order": "nope"}, {"limit": "x"}, {"limit": 0}, {"folder": "../etc"}, {"status": "weird"}]:
+    for params in [
+        {"order": "nope"},
+        {"limit": "x"},
+        {"limit": 0},
+        {"folder": "../etc"},
+        {"status": "weird"},
+    ]:
         response = api.get("/api/videos", params)
         assert response.status_code == 400 and response.json()["error"] == "invalid"
 
@@ -118,7 +141,9 @@ def test_preferences_are_remembered_per_user(api, library):
 
 def test_folder_create_rename_prompts_keys_and_delete(api, library):
     root = library.root
-    created = api.post("/api/folders", {"name": "pets", "prompts": ["a cat", "a dog"]}, format="json")
+    created = api.post(
+        "/api/folders", {"name": "pets", "prompts": ["a cat", "a dog"]}, format="json"
+    )
     assert created.status_code == 201, created.content
     pets = created.json()
     assert pets["prompts"] == ["a cat", "a dog"] and pets["count"] == 0
@@ -143,3 +168,86 @@ def test_folder_create_rename_prompts_keys_and_delete(api, library):
     assert api.delete(f"/api/folders/{sunsets['id']}").status_code == 409
     assert api.delete(f"/api/folders/{pets['id']}").status_code == 204
     assert api.get(f"/api/folders/{pets['id']}").status_code == 404
+
+
+# The old script's keys (issue 8) come first; VidSort's additions follow. Pinned exactly so
+# that a renamed or dropped key breaks a test, and an added one is added here on purpose.
+LEGACY_VIDEO_KEYS = {
+    "id",
+    "filename",
+    "url",
+    "folder",
+    "predicted_folder",
+    "confidence",
+    "top_predictions",
+}
+VIDEO_KEYS = LEGACY_VIDEO_KEYS | {
+    "path",
+    "folder_id",
+    "status",
+    "error",
+    "duration",
+    "width",
+    "height",
+    "size",
+    "predicted_folder_id",
+    "margin",
+    "entropy",
+    "source",
+    "low_confidence",
+    "segments",
+    "duration_ratio",
+}
+TOP_PREDICTION_KEYS = {"folder", "confidence", "folder_id"}
+FOLDER_KEYS = {"id", "name", "count", "key", "prompts"}
+
+
+def _schema(api) -> dict:
+    return api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def test_video_list_keys_are_pinned_and_match_the_schema(api, library, predicted):
+    body = api.get("/api/videos", {"order": "uncertainty", "limit": 5}).json()
+    assert set(body) == {"videos", "total", "next", "order"}
+    assert body["videos"]
+    for item in body["videos"]:
+        assert set(item) == VIDEO_KEYS
+        assert item["top_predictions"]
+        for top in item["top_predictions"]:
+            assert set(top) == TOP_PREDICTION_KEYS
+    components = _schema(api)["components"]["schemas"]
+    assert set(components["VideoItem"]["properties"]) == VIDEO_KEYS
+    assert set(components["VideoItem"]["required"]) == VIDEO_KEYS
+    assert set(components["TopPrediction"]["properties"]) == TOP_PREDICTION_KEYS
+    assert set(components["VideoList"]["required"]) == {"videos", "total", "next", "order"}
+
+
+def test_video_detail_keys_are_the_list_keys_plus_history(api, library):
+    video = Video.objects.exclude(folder=None).first()
+    body = api.get(f"/api/videos/{video.pk}").json()
+    assert set(body) == VIDEO_KEYS | {"history"}
+    assert set(body["history"][0]) == {
+        "id",
+        "at",
+        "route",
+        "user",
+        "from",
+        "to",
+        "predicted_folder",
+        "predicted_confidence",
+        "undone",
+    }
+    history = _schema(api)["components"]["schemas"]["LabelHistory"]
+    assert set(history["properties"]) == set(body["history"][0])
+
+
+def test_folder_list_keys_are_pinned_and_match_the_schema(api, library):
+    body = api.get("/api/folders").json()
+    assert set(body) == {"folders", "unsorted"}
+    for folder in body["folders"]:
+        assert set(folder) == FOLDER_KEYS
+    created = api.post("/api/folders", {"name": "new-one", "prompts": ["a new one"]}, format="json")
+    assert created.status_code == 201 and set(created.json()) == FOLDER_KEYS
+    schema = _schema(api)["components"]["schemas"]
+    assert set(schema["FolderItem"]["properties"]) == set(schema["FolderItem"]["required"])
+    assert set(schema["FolderItem"]["required"]) == FOLDER_KEYS
