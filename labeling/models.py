@@ -87,13 +87,16 @@ class Video(models.Model):
     fps = models.FloatField(null=True, blank=True)
     frame_count = models.IntegerField(null=True, blank=True)
     width = models.IntegerField(null=True, blank=True, help_text="As displayed (rotation applied).")
-    height = models.IntegerField(null=True, blank=True, help_text="As displayed (rotation applied).")
+    height = models.IntegerField(
+        null=True, blank=True, help_text="As displayed (rotation applied)."
+    )
     codec = models.CharField(max_length=16, blank=True)
     rotation = models.SmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
     error = models.TextField(blank=True)
     extract_error = models.TextField(
-        blank=True, help_text="Why feature extraction failed for this file (it is retried when the file changes)."
+        blank=True,
+        help_text="Why feature extraction failed for this file (it is retried when the file changes).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -205,6 +208,9 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    stage_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current stage began (for its ETA)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True)

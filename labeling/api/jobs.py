@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from labeling.api.errors import Conflict
 from labeling.models import Classifier, Job
-from labeling.services.learning import ActivationRefused, classifier_rollback
+from labeling.services.learning import ActivationRefused, classifier_rollback, zero_shot_status
 from labeling.services.library import library_current
 from labeling.services.retrain import job_cancel, jobs_mark_lost, retrain_request
 
@@ -32,6 +32,7 @@ class JobSerializer(serializers.ModelSerializer):
             "progress",
             "created_at",
             "started_at",
+            "stage_started_at",
             "heartbeat_at",
             "finished_at",
             "error",
@@ -54,11 +55,19 @@ class ClassifierSerializer(serializers.ModelSerializer):
 
 
 def _eta_seconds(job: Job) -> float | None:
-    if job.state != Job.State.RUNNING or not job.started_at or not job.progress_done:
+    """Seconds left in the current stage, at the rate this stage has gone so far.
+
+    Measured from the stage's own start: the job's total time would count earlier
+    stages (scan, a long extraction) against the progress of this one.
+    """
+    if job.state != Job.State.RUNNING or not job.progress_done:
         return None
     if job.progress_done >= job.progress_total:
         return None
-    elapsed = (timezone.now() - job.started_at).total_seconds()
+    started = job.stage_started_at or job.started_at
+    if started is None:
+        return None
+    elapsed = (timezone.now() - started).total_seconds()
     return round(elapsed / job.progress_done * (job.progress_total - job.progress_done), 1)
 
 
@@ -78,6 +87,7 @@ def retrain_status_payload(library) -> dict:
     else:
         last_result = finished.error or f"{finished.state.capitalize()}"
     active = Classifier.objects.filter(library=library, is_active=True).first()
+    zero_shot_on, zero_shot_note = zero_shot_status()
     return {
         "running": bool(job and job.state in Job.ACTIVE_STATES),
         "last_result": last_result,
@@ -89,6 +99,9 @@ def retrain_status_payload(library) -> dict:
         "eta_seconds": _eta_seconds(job) if job else None,
         "error": job.error if job else "",
         "classifier": ClassifierSerializer(active).data if active else None,
+        # Day-0 predictions need a text-aligned model; say so when it is off.
+        "zero_shot": zero_shot_on,
+        "zero_shot_note": zero_shot_note,
     }
 
 

@@ -27,9 +27,7 @@ def job_create(*, library: Library, kind: str, requested_by=None) -> tuple[Job, 
             job = Job.objects.create(library=library, kind=kind, requested_by=requested_by)
         return job, True
     except IntegrityError:
-        active = Job.objects.filter(
-            library=library, kind=kind, state__in=Job.ACTIVE_STATES
-        ).first()
+        active = Job.objects.filter(library=library, kind=kind, state__in=Job.ACTIVE_STATES).first()
         if active is None:  # it finished between our insert and this read: try once more
             return job_create(library=library, kind=kind, requested_by=requested_by)
         return active, False
@@ -40,8 +38,9 @@ def job_start(*, job: Job, stage: str) -> None:
     job.state = Job.State.RUNNING
     job.stage = stage
     job.started_at = job.started_at or now
+    job.stage_started_at = now
     job.heartbeat_at = now
-    job.save(update_fields=["state", "stage", "started_at", "heartbeat_at"])
+    job.save(update_fields=["state", "stage", "started_at", "stage_started_at", "heartbeat_at"])
 
 
 def job_progress_writer(job_id: int, *, additive: bool = False) -> Callable[[int, int], None]:

@@ -127,6 +127,19 @@ class DatabaseTextCache:
         self._vectors[key] = np.asarray(vector, np.float32)
 
 
+def zero_shot_off_note(model_id: str) -> str:
+    return f"zero-shot is off: {model_id} has no pretrained text-image alignment"
+
+
+def zero_shot_status() -> tuple[bool, str | None]:
+    """(on, note) for the configured model, without loading it (for status pages)."""
+    from labeling.services.extraction import encoder_config, model_id_current
+
+    if encoder_config().uses_random_weights:
+        return False, zero_shot_off_note(model_id_current())
+    return True, None
+
+
 def zero_shot_build(*, library: Library, encoder: Encoder | None) -> ZeroShotModel | None:
     """Zero-shot over every folder, or None when the model has no text-image alignment."""
     if encoder is None or not encoder.has_text_alignment:
@@ -166,9 +179,7 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
         "zero_shot": zero_shot is not None,
     }
     if zero_shot is None:
-        metrics["zero_shot_note"] = (
-            f"zero-shot is off: {model_id} has no pretrained text-image alignment"
-        )
+        metrics["zero_shot_note"] = zero_shot_off_note(model_id)
     blob = b""
     classes: list[int] = []
     try:

@@ -138,6 +138,7 @@ def _claim(job_id: int, *, from_stages: tuple[str, ...], stage: str) -> bool:
             state=Job.State.RUNNING,
             stage=stage,
             started_at=now,
+            stage_started_at=now,
             heartbeat_at=now,
             progress_done=0,
             progress_total=0,
@@ -149,7 +150,7 @@ def _claim(job_id: int, *, from_stages: tuple[str, ...], stage: str) -> bool:
         return True
     return bool(
         Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage__in=from_stages).update(
-            stage=stage, heartbeat_at=now, progress_done=0, progress_total=0
+            stage=stage, stage_started_at=now, heartbeat_at=now, progress_done=0, progress_total=0
         )
     )
 
@@ -210,6 +211,7 @@ def stage_scan(job_id: int) -> list[list[int]]:
     }
     if not Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage=Job.Stage.SCAN).update(
         stage=Job.Stage.EXTRACT,
+        stage_started_at=now,
         progress_done=0,
         progress_total=len(ids),
         heartbeat_at=now,
@@ -258,8 +260,10 @@ def stage_train(job_id: int) -> None:
             locked.classifier = report.classifier
             locked.metrics = locked.metrics | {"train": report.metrics}
             locked.stage = Job.Stage.PREDICT
-            locked.heartbeat_at = timezone.now()
-            locked.save(update_fields=["classifier", "metrics", "stage", "heartbeat_at"])
+            locked.stage_started_at = locked.heartbeat_at = timezone.now()
+            locked.save(
+                update_fields=["classifier", "metrics", "stage", "stage_started_at", "heartbeat_at"]
+            )
     if stopped:
         raise JobStopped(f"job {job_id} stopped during training")
 

@@ -1,4 +1,4 @@
-"""Management commands: demo library, scan, admin user."""
+"""Management commands: demo library, scan, admin user, train."""
 
 from __future__ import annotations
 
@@ -66,3 +66,11 @@ def test_admin_user_is_created_once(monkeypatch):
     monkeypatch.setenv("VIDSORT_ADMIN_PASSWORD", "from-env-123")
     call_command("vidsort_admin", "--username", "second", stdout=StringIO())
     assert get_user_model().objects.get(username="second").check_password("from-env-123")
+
+
+def test_train_command_says_zero_shot_is_off_for_the_tiny_model(embedded_library):
+    out = StringIO()
+    call_command("vidsort_train", stdout=out)
+    text = out.getvalue()
+    assert "cross-validated" in text
+    assert "zero-shot is off: vidsort-tiny" in text and "no pretrained text-image alignment" in text
