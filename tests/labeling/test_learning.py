@@ -358,3 +358,43 @@ def test_the_api_answers_409_with_the_reason(versions, client, django_user_model
     response = client.post(f"/api/classifiers/{made[1].pk}/activate")
     assert response.status_code == 200 and response.json()["is_active"] is True
     assert active_versions() == [1]
+
+
+# --- Live accuracy: sorts since the version was trained that agreed with its prediction ---
+
+
+def test_live_accuracy_counts_real_sorts_against_the_shown_prediction(scanned_library):
+    from labeling.models import LabelEvent
+    from labeling.services.learning import live_accuracy
+    from labeling.services.sorting import video_sort
+
+    library = scanned_library
+    a, b = Folder.objects.filter(library=library).order_by("name")[:2]
+    classifier = Classifier.objects.create(
+        library=library, version=1, model_id="m", blob=b"", is_active=True
+    )
+    assert live_accuracy(classifier=classifier)["accuracy"] is None  # no sorts yet
+    loose = list(Video.objects.filter(library=library, folder=None).order_by("pk")[:4])
+    shown = [a, a, b, b]  # what the player showed for each video
+    for video, folder in zip(loose, shown, strict=True):
+        Prediction.objects.create(
+            video=video,
+            classifier_version=1,
+            folder=folder,
+            confidence=0.8,
+            margin=0.5,
+            entropy=0.5,
+            source="trained",
+        )
+    video_sort(video=loose[0], folder=a, route="player")  # agrees
+    video_sort(video=loose[1], folder=b, route="api")  # disagrees
+    video_sort(video=loose[2], folder=b, route="player")  # agrees
+    # The prediction each sort saw is recorded with it (read under the row lock).
+    events = LabelEvent.objects.filter(video__in=loose[:3]).order_by("pk")
+    assert [e.predicted_folder for e in events] == [a, a, b]
+    result = live_accuracy(classifier=classifier)
+    assert (result["sorts"], result["agreed"]) == (3, 2)
+    assert result["accuracy"] == pytest.approx(2 / 3)
+    # Auto-filing is not a human judgement of the prediction: it is not counted.
+    video_sort(video=loose[3], folder=b, route="auto-file")
+    assert live_accuracy(classifier=classifier)["sorts"] == 3
