@@ -57,18 +57,26 @@ def test_every_endpoint_refuses_anonymous_requests(library):
         for variant in (path, path.rstrip("/")):
             response = getattr(client, method)(variant, {}, format="json")
             assert response.status_code in (401, 403), (method, variant, response.status_code)
-            if variant.startswith("/api/") and response["Content-Type"].startswith("application/json"):
+            if variant.startswith("/api/") and response["Content-Type"].startswith(
+                "application/json"
+            ):
                 assert response.json()["error"] == "not_authenticated"
 
 
 def test_session_post_without_csrf_is_refused(library, user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
-    for path, data in [("/api/sort", {"video": 1, "folder": "x"}), ("/api/retrain", {}),
-                       ("/api/folders", {"name": "new"}), ("/api/autofile", {})]:
+    for path, data in [
+        ("/api/sort", {"video": 1, "folder": "x"}),
+        ("/api/retrain", {}),
+        ("/api/folders", {"name": "new"}),
+        ("/api/autofile", {}),
+    ]:
         response = client.post(path, data, content_type="application/json")
         assert response.status_code == 403, path
-        assert response.json()["error"] == "permission_denied" and "CSRF" in response.json()["detail"]
+        assert (
+            response.json()["error"] == "permission_denied" and "CSRF" in response.json()["detail"]
+        )
     # With the token from the cookie the same session gets through CSRF (to a 404: no video 1).
     client.get("/api/videos")
     token = client.cookies.get("csrftoken")
@@ -79,9 +87,44 @@ def test_session_post_without_csrf_is_refused(library, user):
         client.cookies["csrftoken"] = token_value
     else:
         token_value = token.value
-    response = client.post("/api/sort", {"video": 1, "folder": "x"}, content_type="application/json",
-                           HTTP_X_CSRFTOKEN=token_value)
+    response = client.post(
+        "/api/sort",
+        {"video": 1, "folder": "x"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token_value,
+    )
     assert response.status_code == 404
+
+
+def test_every_unsafe_operation_refuses_a_session_without_csrf(library, user):
+    from labeling.models import Folder, Job, LabelEvent
+
+    unsafe = [(m, p) for m, p in _api_operations() if m in ("post", "put", "patch", "delete")]
+    assert (
+        len(unsafe) >= 10
+        and ("post", "/api/sort/") in unsafe
+        and ("delete", "/api/folders/1/") in unsafe
+    )
+    folder = Folder.objects.create(library=library, name="keep")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    before = (Folder.objects.count(), Job.objects.count(), LabelEvent.objects.count())
+    for method, path in unsafe:
+        concrete = (
+            path.replace("/1/", f"/{folder.pk}/") if path.startswith("/api/folders/") else path
+        )
+        for variant in (concrete, concrete.rstrip("/")):
+            response = getattr(client, method)(
+                variant, {"name": "renamed"}, content_type="application/json"
+            )
+            assert response.status_code == 403, (method, variant, response.status_code)
+            body = response.json()
+            assert body["error"] == "permission_denied" and "CSRF" in body["detail"], (
+                method,
+                variant,
+            )
+    assert (Folder.objects.count(), Job.objects.count(), LabelEvent.objects.count()) == before
+    assert Folder.objects.get(pk=folder.pk).name == "keep"
 
 
 def test_token_in_the_header_only(library, user):
@@ -92,10 +135,15 @@ def test_token_in_the_header_only(library, user):
         assert response.status_code in (401, 403), name
         response = APIClient().get("/api/videos", {name: f"Token {key}"})
         assert response.status_code in (401, 403), name
-    assert APIClient().get("/api/videos", HTTP_AUTHORIZATION="Token wrong").status_code in (401, 403)
+    assert APIClient().get("/api/videos", HTTP_AUTHORIZATION="Token wrong").status_code in (
+        401,
+        403,
+    )
     # A token request needs no CSRF token (no cookie is involved).
     response = Client(enforce_csrf_checks=True).post(
-        "/api/folders", {"name": "cats"}, content_type="application/json",
+        "/api/folders",
+        {"name": "cats"},
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Token {key}",
     )
     assert response.status_code == 201
@@ -118,10 +166,15 @@ def test_login_is_throttled_per_address_and_username(throttle, user):
         response = client.post("/login/", {"username": "lee", "password": "wrong"})
         assert response.status_code == 200  # the form again, with its error
     refused = client.post("/login/", {"username": "lee", "password": PASSWORD})
-    assert refused.status_code == 429 and int(refused["Retry-After"]) == throttle.VIDSORT_LOGIN_WINDOW_SECONDS
+    assert (
+        refused.status_code == 429
+        and int(refused["Retry-After"]) == throttle.VIDSORT_LOGIN_WINDOW_SECONDS
+    )
     assert "_auth_user_id" not in client.session  # the right password did not get through
     assert client.post("/login/", {"username": "LEE", "password": PASSWORD}).status_code == 429
-    assert client.post("/admin/login/", {"username": "lee", "password": PASSWORD}).status_code == 429
+    assert (
+        client.post("/admin/login/", {"username": "lee", "password": PASSWORD}).status_code == 429
+    )
     # Another account from the same address is not affected.
     assert client.post("/login/", {"username": "kim", "password": "wrong"}).status_code == 200
     # When the window ends (here: the count is cleared) the right password works again.
@@ -156,20 +209,36 @@ def test_token_command_creates_shows_rotates_and_revokes(user, capsys):
 
 PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "k" * 10 + "Zq8!x" * 12, "ALLOWED_HOSTS": "vidsort.lan"}
 SECURITY_SETTINGS = [
-    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SESSION_COOKIE_SECURE",
-    "CSRF_COOKIE_SECURE", "SILENCED_SYSTEM_CHECKS",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SILENCED_SYSTEM_CHECKS",
 ]
 
 
 def test_manage_py_check_deploy_is_clean_on_a_lan(tmp_path):
-    env = os.environ | PRODUCTION | {
-        "VIDSORT_HTTPS": "0", "VIDSORT_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-    }
+    env = (
+        os.environ
+        | PRODUCTION
+        | {
+            "VIDSORT_HTTPS": "0",
+            "VIDSORT_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        }
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (4 silenced)." in result.stdout
@@ -177,7 +246,9 @@ def test_manage_py_check_deploy_is_clean_on_a_lan(tmp_path):
 
 def _settings_from_env(tmp_path: Path, **env: str) -> dict:
     """Evaluate vidsort_site/settings.py afresh under `env` (production + overrides)."""
-    spec = importlib.util.spec_from_file_location("settings_probe", REPO / "vidsort_site" / "settings.py")
+    spec = importlib.util.spec_from_file_location(
+        "settings_probe", REPO / "vidsort_site" / "settings.py"
+    )
     module = importlib.util.module_from_spec(spec)
     with mock.patch.dict(os.environ, PRODUCTION | {"VIDSORT_DATA_DIR": str(tmp_path)} | env):
         spec.loader.exec_module(module)
@@ -192,7 +263,9 @@ def test_https_turns_on_redirect_hsts_and_secure_cookies(tmp_path):
     with override_settings(**values):
         call_command("check", deploy=True, fail_level="WARNING")  # raises on any warning
     lan = _settings_from_env(tmp_path, VIDSORT_HTTPS="0")
-    assert not (lan["SECURE_SSL_REDIRECT"] or lan["SESSION_COOKIE_SECURE"] or lan["SECURE_HSTS_SECONDS"])
+    assert not (
+        lan["SECURE_SSL_REDIRECT"] or lan["SESSION_COOKIE_SECURE"] or lan["SECURE_HSTS_SECONDS"]
+    )
 
 
 def test_the_silencing_is_not_a_blanket(tmp_path):
