@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import zoneinfo
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -197,6 +198,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+if TIME_ZONE not in zoneinfo.available_timezones():
+    raise ImproperlyConfigured(
+        f"TIME_ZONE={TIME_ZONE!r} is not an IANA time zone name (for example UTC or Europe/Paris)."
+    )
 USE_I18N = True
 USE_TZ = True
 
@@ -313,6 +318,11 @@ VIDSORT_AUTO_RETRAIN_LABELS = env_int("VIDSORT_AUTO_RETRAIN_LABELS", 0, minimum=
 VIDSORT_HASH = env_choice("VIDSORT_HASH", "sampled", ("sampled", "full"))
 VIDSORT_LOW_CONFIDENCE = env_float("VIDSORT_LOW_CONFIDENCE", 0.70, minimum=0.0, maximum=1.0)
 
+VIDSORT_LOG_LEVEL = env_str("VIDSORT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+if VIDSORT_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"VIDSORT_LOG_LEVEL={VIDSORT_LOG_LEVEL!r} is not one of: DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -321,12 +331,12 @@ LOGGING = {
     "loggers": {
         "labeling": {
             "handlers": ["console"],
-            "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
+            "level": VIDSORT_LOG_LEVEL,
             "propagate": False,
         },
         "mlpipeline": {
             "handlers": ["console"],
-            "level": env_str("VIDSORT_LOG_LEVEL", "INFO"),
+            "level": VIDSORT_LOG_LEVEL,
             "propagate": False,
         },
     },

@@ -51,6 +51,8 @@ def test_the_secret_key_is_kept_between_starts(tmp_path):
         ({"VIDSORT_DEVICE": "tpu"}, "VIDSORT_DEVICE='tpu' is not one of"),
         ({"VIDSORT_LOW_CONFIDENCE": "1.5"}, "VIDSORT_LOW_CONFIDENCE='1.5' must be between"),
         ({"VIDSORT_HASH": "md5"}, "VIDSORT_HASH='md5' is not one of"),
+        ({"VIDSORT_LOG_LEVEL": "loud"}, "VIDSORT_LOG_LEVEL='LOUD' is not one of"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE='Mars/Olympus' is not an IANA time zone"),
     ],
 )
 def test_bad_values_raise_improperly_configured(tmp_path, env, message):
