@@ -34,7 +34,8 @@ def _unavailable(message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def playwright_driver() -> Iterator:
+    """Playwright, once per module; the contexts below launch /usr/bin/chromium with it."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _unavailable(f"browser tests need Chromium at {CHROMIUM} (run ./scripts/system-deps.sh as root)")
     try:
@@ -48,14 +49,7 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                str(tmp_path_factory.mktemp("chromium-profile")),
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=DESKTOP,
-            )
-            try:
-                yield context
-            finally:
-                context.close()
+            yield playwright
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -63,14 +57,54 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def browser_page(browser_context):
-    browser_context.clear_cookies()
-    page = browser_context.new_page()
-    page.set_viewport_size(DESKTOP)
+def _launch(playwright, profile: Path, **options):
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **options
+    )
+
+
+@pytest.fixture(scope="module")
+def browser_context(playwright_driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    context = _launch(playwright_driver, tmp_path_factory.mktemp("chromium-profile"), viewport=DESKTOP)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def phone_context(playwright_driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A phone: 375 px wide, touch input (swipes and taps), mobile viewport rules."""
+    context = _launch(
+        playwright_driver, tmp_path_factory.mktemp("chromium-phone-profile"),
+        viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2,
+    )
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def _page(context):
+    context.clear_cookies()
+    page = context.new_page()
     page.set_default_timeout(15_000)
     page.js_errors = []
     page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    return page
+
+
+@pytest.fixture
+def browser_page(browser_context):
+    page = _page(browser_context)
+    page.set_viewport_size(DESKTOP)
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def phone_page(phone_context):
+    page = _page(phone_context)
     yield page
     page.close()
 
@@ -118,4 +152,11 @@ def predicted_library(demo_library: Path) -> Path:
     embeddings_extract(video_ids=list(ids.values_list("pk", flat=True)), encoder=encoder, workers=0)
     report = classifier_train(library=library, encoder=encoder)
     predictions_compute(classifier=report.classifier, encoder=encoder)
+    # The player test clicks "where it matches" segments: every loose video has some.
+    from labeling.models import Prediction
+
+    loose = Prediction.objects.filter(
+        classifier_version=report.classifier.version, video__folder__isnull=True
+    )
+    assert loose.exists() and all(p.segments for p in loose), "predictions without segments"
     return demo_library
