@@ -150,3 +150,30 @@ def test_tiny_model_is_identical_in_another_process_and_offline_download_fails_c
     assert "laion2b_s34b_b79k" in report["offline_error"]
     assert str(tmp_path / "clip-cache") in report["offline_error"]
     assert_says_what_to_set(report["offline_error"])
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_the_results(
+    tiny_encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    frames = np.random.default_rng(3).integers(0, 256, size=(10, 64, 64, 3), dtype=np.uint8)
+    expected = tiny_encoder.encode_images(frames)
+    real_encode_image = tiny_encoder.model.encode_image
+    seen_batches: list[int] = []
+
+    def encode_image_with_little_memory(batch):  # type: ignore[no-untyped-def]
+        # Fault injection: a device that cannot hold more than 3 images at once.
+        seen_batches.append(len(batch))
+        if len(batch) > 3:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+        return real_encode_image(batch)
+
+    monkeypatch.setattr(tiny_encoder.model, "encode_image", encode_image_with_little_memory)
+    monkeypatch.setattr(tiny_encoder, "batch_size", 16)
+
+    got = tiny_encoder.encode_images(frames)
+
+    assert seen_batches[:4] == [10, 8, 4, 2]  # 16 -> 8 -> 4 -> 2: halved until it fits
+    assert tiny_encoder.batch_size == 2  # and kept for the rest of the process
+    np.testing.assert_allclose(got, expected, atol=1e-5)
