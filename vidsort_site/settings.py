@@ -310,6 +310,9 @@ VIDSORT_DEVICE = env_choice("VIDSORT_DEVICE", "auto", ("auto", "cuda", "mps", "c
 VIDSORT_FRAMES = env_int("VIDSORT_FRAMES", 8, minimum=1)
 VIDSORT_SAMPLING = env_choice("VIDSORT_SAMPLING", "fast", ("fast", "exact"))
 VIDSORT_BATCH_SIZE = env_int("VIDSORT_BATCH_SIZE", 64, minimum=1)
+# Videos per extraction task: each chunk is one Celery task any worker (on any GPU host) can
+# take; big enough to amortise the decode pool's start-up.
+VIDSORT_EXTRACT_CHUNK = env_int("VIDSORT_EXTRACT_CHUNK", 256, minimum=1)
 VIDSORT_MODEL_CACHE = Path(env_str("VIDSORT_MODEL_CACHE", str(DATA_DIR / "models")))
 VIDSORT_SCAN_WORKERS = env_int("VIDSORT_SCAN_WORKERS", os.cpu_count() or 2, minimum=1)
 VIDSORT_JOB_STALE_SECONDS = env_int("VIDSORT_JOB_STALE_SECONDS", 120, minimum=2)

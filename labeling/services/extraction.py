@@ -22,7 +22,6 @@ from mlpipeline.encoder import Encoder, EncoderConfig, encoder_model_id, get_enc
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 256  # videos per Celery task: big enough to amortise pool start-up
 
 
 def encoder_config() -> EncoderConfig:
@@ -77,7 +76,7 @@ def videos_needing_embeddings(*, library: Library, model_id: str) -> QuerySet[Vi
     )
 
 
-def chunked(ids: list[int], size: int = CHUNK_SIZE) -> Iterable[list[int]]:
+def chunked(ids: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 

@@ -219,7 +219,7 @@ def stage_scan(job_id: int) -> list[list[int]]:
         metrics=metrics,
     ):
         raise JobStopped(f"job {job_id} stopped during scan")
-    return list(chunked(ids))
+    return list(chunked(ids, settings.VIDSORT_EXTRACT_CHUNK))
 
 
 def stage_extract_chunk(job_id: int, video_ids: list[int]) -> bool:

@@ -81,6 +81,24 @@ def test_a_full_retrain_predicts_every_unsorted_video(celery_worker_process, dem
     assert Embedding.objects.count() == Video.objects.filter(status="ok").count()
 
 
+def test_extraction_chunks_are_shared_by_two_workers(worker_factory, demo, api):
+    # Small chunks, so the extract stage is many tasks that both workers take from the queue,
+    # as several GPU hosts would.
+    workers = [worker_factory(VIDSORT_EXTRACT_CHUNK="3") for _ in range(2)]
+    job = wait_job(retrain(api))
+
+    assert job.state == "succeeded", job.error
+    library = library_get_or_create(root=demo)
+    assert job.metrics["extract_total"] > 6
+    embedded = Embedding.objects.filter(video__library=library)
+    assert embedded.count() == embedded.values("video_id").distinct().count()  # each once
+    assert not Video.objects.filter(library=library, status="ok", embeddings=None).exists()
+    chunks_by_worker = [
+        worker.log_text().count("labeling.tasks.embeddings_extract_chunk[") for worker in workers
+    ]
+    assert all(count >= 1 for count in chunks_by_worker), chunks_by_worker
+
+
 def test_two_quick_requests_create_one_job(celery_worker_process, demo, api):
     first = api.post("/api/retrain")
     second = api.post("/api/retrain/")
