@@ -17,7 +17,12 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from labeling.models import Embedding, Library, Video
-from mlpipeline.embeddings import ExtractionProgress, extract_embeddings, pack_vector
+from mlpipeline.embeddings import (
+    ExtractionProgress,
+    ExtractionStats,
+    extract_embeddings,
+    pack_vector,
+)
 from mlpipeline.encoder import Encoder, EncoderConfig, encoder_model_id, get_encoder
 
 logger = logging.getLogger(__name__)
@@ -131,6 +136,7 @@ def embeddings_extract(
         if progress is not None:
             progress(done_before + _videos_done(by_hash, to_extract, p.done), report.requested)
 
+    stats = ExtractionStats()
     results = extract_embeddings(
         to_extract,
         encoder=encoder,
@@ -138,6 +144,7 @@ def embeddings_extract(
         mode=settings.VIDSORT_SAMPLING,
         workers=workers,
         progress=on_progress,
+        stats=stats,
     )
     for result in results:
         group = by_hash[result.key]
@@ -156,7 +163,16 @@ def embeddings_extract(
             report.extracted += 1
     if progress is not None:
         progress(report.requested, report.requested)
-    logger.info("extract: %s", report.summary())
+    # Where the time went, for whoever tunes workers and batch sizes from the logs.
+    logger.info(
+        "extract: %s; %.1f s wall, decode %.1f s (summed), encode %.1f s, waited %.1f s%s",
+        report.summary(),
+        stats.pool_seconds,
+        stats.decode_seconds,
+        stats.encode_seconds,
+        stats.wait_seconds,
+        "".join(f"; {note}" for note in stats.notes),
+    )
     return report
 
 

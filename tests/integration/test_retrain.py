@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def test_a_full_retrain_predicts_every_unsorted_video(celery_worker_process, dem
     assert Embedding.objects.count() == Video.objects.filter(status="ok").count()
 
 
-def test_extraction_chunks_are_shared_by_two_workers(worker_factory, demo, api):
+def test_extraction_chunks_are_shared_by_two_workers(worker_factory, demo, api, capfd):
     # Small chunks, so the extract stage is many tasks that both workers take from the queue,
     # as several GPU hosts would.
     workers = [worker_factory(VIDSORT_EXTRACT_CHUNK="3") for _ in range(2)]
@@ -97,6 +98,9 @@ def test_extraction_chunks_are_shared_by_two_workers(worker_factory, demo, api):
         worker.log_text().count("labeling.tasks.embeddings_extract_chunk[") for worker in workers
     ]
     assert all(count >= 1 for count in chunks_by_worker), chunks_by_worker
+    # A prefork child may not start processes: it decodes in threads, overlapped with encoding.
+    # (VidSort's own log lines go to the workers' stderr, which capfd sees.)
+    assert re.search(r"daemonic process: decoding in \d+ threads", capfd.readouterr().err)
 
 
 def test_two_quick_requests_create_one_job(celery_worker_process, demo, api):
