@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 
-from labeling.models import Folder, Library, Video
+from labeling.models import Classifier, Folder, LabelEvent, Library, Video
 
 
 def folders_with_counts(*, library: Library) -> QuerySet[Folder]:
@@ -212,3 +213,41 @@ def label_history(*, video: Video) -> list[dict]:
         }
         for e in LabelEvent.objects.filter(video=video).select_related("user", "predicted_folder")
     ]
+
+
+def accuracy_history(*, library: Library) -> list[dict]:
+    """One point per classifier version: how good it was and on how many labels."""
+    return [
+        {
+            "version": c.version,
+            "at": c.created_at,
+            "labels": c.metrics.get("n_labels"),
+            "accuracy": c.metrics.get("accuracy"),
+            "balanced_accuracy": c.metrics.get("balanced_accuracy"),
+            "mean_confidence": c.metrics.get("mean_confidence"),
+            "calibration_error": c.metrics.get("ece_after_calibration"),
+            "label_counts": c.metrics.get("label_counts"),
+        }
+        for c in Classifier.objects.filter(library=library).order_by("version")
+    ]
+
+
+def labels_over_time(*, library: Library) -> list[dict]:
+    """Label events per day (in TIME_ZONE) that still stand, with the running total.
+
+    An undone sort and the undo itself are left out: together they taught nothing.
+    """
+    per_day = (
+        LabelEvent.objects.filter(video__library=library, undone_by__isnull=True)
+        .exclude(route=LabelEvent.Route.UNDO)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(labels=Count("pk"))
+        .order_by("day")
+    )
+    total = 0
+    series = []
+    for row in per_day:
+        total += row["labels"]
+        series.append({"day": row["day"], "labels": row["labels"], "total": total})
+    return series

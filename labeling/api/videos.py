@@ -15,8 +15,10 @@ from rest_framework.views import APIView
 from labeling.models import Classifier, LabelEvent, UserPreference, Video
 from labeling.selectors import (
     QUEUE_ORDERS,
+    accuracy_history,
     folders_with_counts,
     label_history,
+    labels_over_time,
     library_counts,
     queue_order_for_user,
     queue_page,
@@ -118,6 +120,12 @@ class AccuracyPointSerializer(serializers.Serializer):
     label_counts = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
 
 
+class LabelsPerDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    labels = serializers.IntegerField(help_text="Label events that day that still stand.")
+    total = serializers.IntegerField(help_text="Running total up to that day.")
+
+
 class LastRetrainSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     accuracy = serializers.FloatField(allow_null=True)
@@ -136,6 +144,7 @@ class StatsSerializer(serializers.Serializer):
     live_accuracy = serializers.DictField(allow_null=True)
     last_retrain = LastRetrainSerializer(allow_null=True)
     accuracy_history = AccuracyPointSerializer(many=True)
+    labels_over_time = LabelsPerDaySerializer(many=True)
     per_folder = serializers.ListField(child=serializers.DictField())
 
 
@@ -349,19 +358,6 @@ class StatsView(APIView):
         library = library_current()
         counts = library_counts(library=library)
         active = Classifier.objects.filter(library=library, is_active=True).first()
-        history = [
-            {
-                "version": c.version,
-                "at": c.created_at,
-                "labels": c.metrics.get("n_labels"),
-                "accuracy": c.metrics.get("accuracy"),
-                "balanced_accuracy": c.metrics.get("balanced_accuracy"),
-                "mean_confidence": c.metrics.get("mean_confidence"),
-                "calibration_error": c.metrics.get("ece_after_calibration"),
-                "label_counts": c.metrics.get("label_counts"),
-            }
-            for c in Classifier.objects.filter(library=library).order_by("version")
-        ]
         labels = LabelEvent.objects.filter(video__library=library, undone_by__isnull=True).exclude(
             route=LabelEvent.Route.UNDO
         )
@@ -387,7 +383,8 @@ class StatsView(APIView):
                     if active
                     else None
                 ),
-                "accuracy_history": history,
+                "accuracy_history": accuracy_history(library=library),
+                "labels_over_time": labels_over_time(library=library),
                 "per_folder": active.metrics.get("per_class", []) if active else [],
             }
         )

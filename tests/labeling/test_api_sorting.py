@@ -260,3 +260,18 @@ def test_autofile_dry_run_then_for_real(api, lib, library_dir):
     assert bad.status_code == 400
     unknown = api.post("/api/autofile", {"per_folder": {"nope": 0.5}}, format="json")
     assert unknown.status_code == 404
+
+
+def test_stats_count_labels_per_day_without_undone_sorts(api, lib):
+    before = {row["day"]: row for row in api.get("/api/stats").json()["labels_over_time"]}
+    api.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json")
+    api.post("/api/sort", {"filename": "other.mp4", "folder": "dogs"}, format="json")
+    api.post("/api/undo", {}, format="json")  # takes back other.mp4: neither event counts
+
+    series = api.get("/api/stats").json()["labels_over_time"]
+
+    today = series[-1]
+    earlier = before.get(today["day"], {"labels": 0, "total": 0})
+    assert today["labels"] == earlier["labels"] + 1
+    assert today["total"] == earlier["total"] + 1
+    assert [row["day"] for row in series] == sorted(row["day"] for row in series)
