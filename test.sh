@@ -24,4 +24,5 @@ if [ "${CI:-}" != "true" ]; then
 fi
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 exec .venv/bin/pytest "$@"

@@ -41,8 +41,10 @@ from urllib.parse import urlencode, urlparse
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 MODEL = "ViT-B-32"
-WORDS = ("cat dog beach sunset soccer goal cooking pasta guitar concert snow ski car race city "
-         "night rain forest bird baby dance skate surf mountain river").split()
+WORDS = (
+    "cat dog beach sunset soccer goal cooking pasta guitar concert snow ski car race city "
+    "night rain forest bird baby dance skate surf mountain river"
+).split()
 
 
 def _admin_url(url: str) -> str:
@@ -70,39 +72,81 @@ def populate(*, videos: int, dim: int, library_root: Path) -> str:
     model_id = f"{MODEL}/random20240601"
     rng = np.random.default_rng(0)
     library = Library.objects.create(name="bench", root=str(library_root))
-    folders = [Folder.objects.create(library=library, name=f"folder{i}", key=i + 1) for i in range(8)]
-    Classifier.objects.create(library=library, version=1, model_id=model_id, is_active=True, blob=b"",
-                              classes=[f.pk for f in folders])
+    folders = [
+        Folder.objects.create(library=library, name=f"folder{i}", key=i + 1) for i in range(8)
+    ]
+    Classifier.objects.create(
+        library=library,
+        version=1,
+        model_id=model_id,
+        is_active=True,
+        blob=b"",
+        classes=[f.pk for f in folders],
+    )
     started = time.monotonic()
     batch = 5000
     for start in range(0, videos, batch):
         n = min(batch, videos - start)
-        rows = Video.objects.bulk_create([
-            Video(library=library, path=f"clip_{i:06}.mp4", filename=f"clip_{i:06}.mp4",
-                  content_hash=f"h{i:06}", size=1000, duration=12.0, width=720, height=1280)
-            for i in range(start, start + n)
-        ])
+        rows = Video.objects.bulk_create(
+            [
+                Video(
+                    library=library,
+                    path=f"clip_{i:06}.mp4",
+                    filename=f"clip_{i:06}.mp4",
+                    content_hash=f"h{i:06}",
+                    size=1000,
+                    duration=12.0,
+                    width=720,
+                    height=1280,
+                )
+                for i in range(start, start + n)
+            ]
+        )
         probs = rng.dirichlet(np.ones(len(folders)) * 0.3, size=n)
         preds = []
         for video, p in zip(rows, probs, strict=True):
             order = np.argsort(-p)[:3]
-            top = [{"folder_id": folders[j].pk, "folder": folders[j].name, "probability": round(float(p[j]), 4)}
-                   for j in order]
-            preds.append(Prediction(
-                video=video, classifier_version=1, folder=folders[order[0]], confidence=float(p[order[0]]),
-                margin=float(p[order[0]] - p[order[1]]), entropy=float(-(p * np.log(p + 1e-12)).sum()),
-                source="trained", top=top,
-            ))
+            top = [
+                {
+                    "folder_id": folders[j].pk,
+                    "folder": folders[j].name,
+                    "probability": round(float(p[j]), 4),
+                }
+                for j in order
+            ]
+            preds.append(
+                Prediction(
+                    video=video,
+                    classifier_version=1,
+                    folder=folders[order[0]],
+                    confidence=float(p[order[0]]),
+                    margin=float(p[order[0]] - p[order[1]]),
+                    entropy=float(-(p * np.log(p + 1e-12)).sum()),
+                    source="trained",
+                    top=top,
+                )
+            )
         Prediction.objects.bulk_create(preds)
         vectors = rng.normal(size=(n, dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        Embedding.objects.bulk_create([
-            Embedding(video=video, model_id=model_id, content_hash=video.content_hash, dim=dim,
-                      vector=pack_vector(v), frame_vectors=pack_vector(v[None]), frame_times=[6.0])
-            for video, v in zip(rows, vectors, strict=True)
-        ])
-        print(f"  {start + n}/{videos} videos, predictions, embeddings ({time.monotonic() - started:.0f} s)",
-              flush=True)
+        Embedding.objects.bulk_create(
+            [
+                Embedding(
+                    video=video,
+                    model_id=model_id,
+                    content_hash=video.content_hash,
+                    dim=dim,
+                    vector=pack_vector(v),
+                    frame_vectors=pack_vector(v[None]),
+                    frame_times=[6.0],
+                )
+                for video, v in zip(rows, vectors, strict=True)
+            ]
+        )
+        print(
+            f"  {start + n}/{videos} videos, predictions, embeddings ({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
@@ -154,12 +198,22 @@ def load(*, host: str, port: int, token: str, paths, seconds: float, concurrency
     latencies.sort()
 
     def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
+        return (
+            latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+            if latencies
+            else float("nan")
+        )
 
-    return {"requests": len(latencies), "errors": len(errors), "first_error": errors[0] if errors else None,
-            "rps": len(latencies) / wall, "p50": pct(0.50), "p95": pct(0.95),
-            "max": latencies[-1] if latencies else float("nan"),
-            "mean": statistics.fmean(latencies) if latencies else float("nan")}
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "rps": len(latencies) / wall,
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "max": latencies[-1] if latencies else float("nan"),
+        "mean": statistics.fmean(latencies) if latencies else float("nan"),
+    }
 
 
 def _get(host: str, port: int, token: str, path: str) -> tuple[int, float, dict]:
@@ -202,17 +256,29 @@ def in_process_split(dim: int, videos: int) -> dict:
         diff = max(diff, float(np.abs(short - full).max()))
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(videos, dim)).astype(np.float32)
-    matrix = EmbeddingMatrix(library_id=0, model_id="x", stamp=(0, 0), loaded_at=0.0,
-                             video_ids=np.arange(videos, dtype=np.int64), row_of={}, vectors=vectors)
+    matrix = EmbeddingMatrix(
+        library_id=0,
+        model_id="x",
+        stamp=(0, 0),
+        loaded_at=0.0,
+        video_ids=np.arange(videos, dtype=np.int64),
+        row_of={},
+        vectors=vectors,
+    )
     query = vectors[0]
     rank_times = []
     for _ in range(20):
         t0 = time.perf_counter()
         rank(matrix, query, top=21)
         rank_times.append((time.perf_counter() - t0) * 1000)
-    return {"encode_query_ms_p50": statistics.median(times), "encode_query_ms_max": max(times),
-            "encode_text_ms_p50": statistics.median(full_times), "max_abs_diff": diff,
-            "rank_ms_p50": statistics.median(rank_times), "rank_ms_max": max(rank_times)}
+    return {
+        "encode_query_ms_p50": statistics.median(times),
+        "encode_query_ms_max": max(times),
+        "encode_text_ms_p50": statistics.median(full_times),
+        "max_abs_diff": diff,
+        "rank_ms_p50": statistics.median(rank_times),
+        "rank_ms_max": max(rank_times),
+    }
 
 
 def main() -> None:
@@ -239,11 +305,17 @@ def main() -> None:
     library_root = data_dir / "library"
     library_root.mkdir()
     env = os.environ | {
-        "DATABASE_URL": database_url, "VIDSORT_DATA_DIR": str(data_dir),
-        "VIDSORT_LIBRARY": str(library_root), "VIDSORT_CLIP_MODEL": MODEL,
-        "VIDSORT_CLIP_PRETRAINED": "none", "VIDSORT_SEARCH_RANDOM_TEXT": "1",
-        "VIDSORT_DEVICE": "cpu", "DJANGO_SETTINGS_MODULE": "vidsort_site.settings",
-        "DEBUG": "0", "VIDSORT_LOG_LEVEL": "WARNING", "OMP_NUM_THREADS": "1",
+        "DATABASE_URL": database_url,
+        "VIDSORT_DATA_DIR": str(data_dir),
+        "VIDSORT_LIBRARY": str(library_root),
+        "VIDSORT_CLIP_MODEL": MODEL,
+        "VIDSORT_CLIP_PRETRAINED": "none",
+        "VIDSORT_SEARCH_RANDOM_TEXT": "1",
+        "VIDSORT_DEVICE": "cpu",
+        "DJANGO_SETTINGS_MODULE": "vidsort_site.settings",
+        "DEBUG": "0",
+        "VIDSORT_LOG_LEVEL": "WARNING",
+        "OMP_NUM_THREADS": "1",
         "CELERY_BROKER_URL": "memory://",
     }
     os.environ.update(env)
@@ -256,7 +328,10 @@ def main() -> None:
 
         print(f"database {urlparse(database_url).path[1:]}: migrating", flush=True)
         call_command("migrate", verbosity=0)
-        print(f"populating {args.videos} videos (+ predictions, {args.dim}-dim embeddings)", flush=True)
+        print(
+            f"populating {args.videos} videos (+ predictions, {args.dim}-dim embeddings)",
+            flush=True,
+        )
         t0 = time.monotonic()
         token = populate(videos=args.videos, dim=args.dim, library_root=library_root)
         print(f"populated in {time.monotonic() - t0:.0f} s", flush=True)
@@ -265,9 +340,23 @@ def main() -> None:
         connections.close_all()
 
         gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "vidsort_site.wsgi", "-w", str(args.workers),
-             "-b", f"127.0.0.1:{args.port}", "--timeout", "300", "--log-level", "warning"],
-            cwd=REPO, env=env, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "vidsort_site.wsgi",
+                "-w",
+                str(args.workers),
+                "-b",
+                f"127.0.0.1:{args.port}",
+                "--timeout",
+                "300",
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            env=env,
+            start_new_session=True,
         )
         host = "127.0.0.1"
         for _ in range(300):
@@ -280,41 +369,74 @@ def main() -> None:
         # Cold requests: every worker loads the encoder and the matrix on its first search.
         cold = []
         for i in range(args.workers * 2):
-            status, ms, body = _get(host, args.port, token, "/api/search?" + urlencode({"q": f"warm {i}", "limit": 20}))
+            status, ms, body = _get(
+                host, args.port, token, "/api/search?" + urlencode({"q": f"warm {i}", "limit": 20})
+            )
             assert status == 200, body
             cold.append(ms)
             assert body["searched"] == args.videos, body.get("searched")
         status, ms, body = _get(host, args.port, token, "/api/videos")
         assert status == 200 and body["total"] == args.videos, body
-        print(f"cold search requests (encoder + matrix load per worker): {', '.join(f'{c:.0f}' for c in cold)} ms")
+        print(
+            f"cold search requests (encoder + matrix load per worker): {', '.join(f'{c:.0f}' for c in cold)} ms"
+        )
 
         targets = {
-            "videos, first page, default queue order (uncertainty+diversity)": (lambda i, n: "/api/videos", 100),
-            "videos, first page, order=uncertainty": (lambda i, n: "/api/videos?order=uncertainty", 100),
+            "videos, first page, default queue order (uncertainty+diversity)": (
+                lambda i, n: "/api/videos",
+                100,
+            ),
+            "videos, first page, order=uncertainty": (
+                lambda i, n: "/api/videos?order=uncertainty",
+                100,
+            ),
             "search ?q= (a new text every request) top 20": (
-                lambda i, n: "/api/search?" + urlencode(
-                    {"q": f"a video of {random.choice(WORDS)} {random.choice(WORDS)} {i}-{n}", "limit": 20}),
+                lambda i, n: (
+                    "/api/search?"
+                    + urlencode(
+                        {
+                            "q": f"a video of {random.choice(WORDS)} {random.choice(WORDS)} {i}-{n}",
+                            "limit": 20,
+                        }
+                    )
+                ),
                 200,
             ),
-            "search ?like= top 20": (lambda i, n: f"/api/search?like={random.randint(1, args.videos)}&limit=20", 200),
+            "search ?like= top 20": (
+                lambda i, n: f"/api/search?like={random.randint(1, args.videos)}&limit=20",
+                200,
+            ),
         }
-        print(f"\n{args.videos} videos, gunicorn -w {args.workers}, {args.concurrency} client threads, "
-              f"{args.seconds:.0f} s per endpoint")
+        print(
+            f"\n{args.videos} videos, gunicorn -w {args.workers}, {args.concurrency} client threads, "
+            f"{args.seconds:.0f} s per endpoint"
+        )
         print(f"{'endpoint':66} {'req':>6} {'req/s':>7} {'p50':>7} {'p95':>7} {'max':>7}  target")
         for name, (paths, target) in targets.items():
-            r = load(host=host, port=args.port, token=token, paths=paths, seconds=args.seconds,
-                     concurrency=args.concurrency)
+            r = load(
+                host=host,
+                port=args.port,
+                token=token,
+                paths=paths,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+            )
             results[name] = r
             verdict = "PASS" if r["p95"] < target else "FAIL"
-            print(f"{name:66} {r['requests']:6d} {r['rps']:7.1f} {r['p50']:6.1f}ms {r['p95']:6.1f}ms "
-                  f"{r['max']:6.0f}ms  p95<{target}ms {verdict}"
-                  + (f"  errors={r['errors']} ({r['first_error']})" if r["errors"] else ""), flush=True)
+            print(
+                f"{name:66} {r['requests']:6d} {r['rps']:7.1f} {r['p50']:6.1f}ms {r['p95']:6.1f}ms "
+                f"{r['max']:6.0f}ms  p95<{target}ms {verdict}"
+                + (f"  errors={r['errors']} ({r['first_error']})" if r["errors"] else ""),
+                flush=True,
+            )
         split = in_process_split(args.dim, args.videos)
-        print(f"\nin-process split (1 thread): query encoding (ViT-B-32 text tower, warm) p50 "
-              f"{split['encode_query_ms_p50']:.1f} ms (max {split['encode_query_ms_max']:.1f}; the padded "
-              f"77-token encode_text: p50 {split['encode_text_ms_p50']:.1f} ms; max |difference| "
-              f"{split['max_abs_diff']:.1e}); ranking "
-              f"{args.videos}x{args.dim} p50 {split['rank_ms_p50']:.1f} ms (max {split['rank_ms_max']:.1f})")
+        print(
+            f"\nin-process split (1 thread): query encoding (ViT-B-32 text tower, warm) p50 "
+            f"{split['encode_query_ms_p50']:.1f} ms (max {split['encode_query_ms_max']:.1f}; the padded "
+            f"77-token encode_text: p50 {split['encode_text_ms_p50']:.1f} ms; max |difference| "
+            f"{split['max_abs_diff']:.1e}); ranking "
+            f"{args.videos}x{args.dim} p50 {split['rank_ms_p50']:.1f} ms (max {split['rank_ms_max']:.1f})"
+        )
     finally:
         if gunicorn is not None:
             os.killpg(gunicorn.pid, signal.SIGTERM)

@@ -35,17 +35,26 @@ def main() -> None:
 
     library = REPO / "bench" / "out" / f"demo-library-{args.videos}-{args.seed}"
     files = create_demo_library(root=library, videos=args.videos, seed=args.seed)
-    encoder = get_encoder(EncoderConfig(model_name=args.model, pretrained="" if args.model == "vidsort-tiny" else None,
-                                        cache_dir=tempfile.gettempdir()))
+    encoder = get_encoder(
+        EncoderConfig(
+            model_name=args.model,
+            pretrained="" if args.model == "vidsort-tiny" else None,
+            cache_dir=tempfile.gettempdir(),
+        )
+    )
     names = sorted({f.name.rsplit("_", 1)[0] for f in files})
     vectors, labels = [], []
-    for result in extract_embeddings([(f.name, f) for f in files], encoder=encoder, workers=os.cpu_count()):
+    for result in extract_embeddings(
+        [(f.name, f) for f in files], encoder=encoder, workers=os.cpu_count()
+    ):
         if result.ok:
             vectors.append(result.vector)
             labels.append(names.index(result.key.rsplit("_", 1)[0]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, X=np.stack(vectors), y=np.array(labels), names=np.array(names))
-    print(f"wrote {len(vectors)} embeddings ({encoder.model_id}) in {len(names)} folders to {args.out}")
+    print(
+        f"wrote {len(vectors)} embeddings ({encoder.model_id}) in {len(names)} folders to {args.out}"
+    )
 
 
 if __name__ == "__main__":

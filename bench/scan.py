@@ -37,8 +37,10 @@ def main() -> None:
 
     started = time.perf_counter()
     files = create_demo_library(root=library, videos=args.videos)
-    print(f"library: {library} ({len(files)} videos, prepared in "
-          f"{time.perf_counter() - started:.1f} s)")
+    print(
+        f"library: {library} ({len(files)} videos, prepared in "
+        f"{time.perf_counter() - started:.1f} s)"
+    )
     total_bytes = sum(f.stat().st_size for f in files)
     print(f"total size: {total_bytes / 1e6:.1f} MB, mean {total_bytes / len(files) / 1e3:.0f} kB")
 

@@ -63,15 +63,25 @@ def run(args: argparse.Namespace, test_db: str) -> None:
     with tempfile.TemporaryDirectory(prefix="vidsort-bench-sort-") as tmp:
         root = Path(tmp)
         library = library_get_or_create(root=root)
-        folders = [Folder.objects.create(library=library, name=f"folder {i}") for i in range(args.folders)]
+        folders = [
+            Folder.objects.create(library=library, name=f"folder {i}") for i in range(args.folders)
+        ]
         payload = os.urandom(args.size)
         rows = []
         for i in range(args.sorts):
             name = f"clip_{i:05d}.mp4"
             (root / name).write_bytes(payload[:-8] + i.to_bytes(8, "little"))
             st = (root / name).stat()
-            rows.append(Video(library=library, path=name, filename=name, size=st.st_size,
-                              mtime_ns=st.st_mtime_ns, content_hash=f"s1:{i}"))
+            rows.append(
+                Video(
+                    library=library,
+                    path=name,
+                    filename=name,
+                    size=st.st_size,
+                    mtime_ns=st.st_mtime_ns,
+                    content_hash=f"s1:{i}",
+                )
+            )
         Video.objects.bulk_create(rows)
         videos = list(Video.objects.select_related("library", "folder").order_by("pk"))
 
@@ -82,13 +92,19 @@ def run(args: argparse.Namespace, test_db: str) -> None:
                 raise OSError(errno.EXDEV, "Invalid cross-device link")
             return real_link(src, dst, **kwargs)
 
-        patch = mock.patch("labeling.services.sorting.os.link", side_effect=exdev) if args.cross_device else mock.MagicMock()
+        patch = (
+            mock.patch("labeling.services.sorting.os.link", side_effect=exdev)
+            if args.cross_device
+            else mock.MagicMock()
+        )
         latencies = []
         with patch:
             started = time.perf_counter()
             for i, video in enumerate(videos):
                 t0 = time.perf_counter()
-                result = sorting.video_sort(video=video, folder=folders[i % len(folders)], route="api")
+                result = sorting.video_sort(
+                    video=video, folder=folders[i % len(folders)], route="api"
+                )
                 latencies.append(time.perf_counter() - t0)
                 assert result.moved
             total = time.perf_counter() - started
@@ -96,12 +112,20 @@ def run(args: argparse.Namespace, test_db: str) -> None:
         p50 = statistics.median(latencies) * 1000
         p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
         fs = os.statvfs(root)
-        print(f"database: {connection.vendor} ({test_db}); library on {root} (block size {fs.f_bsize})")
-        print(f"path: {'cross-device copy + verify' if args.cross_device else 'same-device link'}; "
-              f"file size {args.size} B; {args.folders} folders")
-        print(f"{args.sorts} sorts in {total:.2f} s: {args.sorts / total:.0f} sorts/s "
-              f"(p50 {p50:.1f} ms, p95 {p95:.1f} ms per sort)")
-        print(f"target: 1,000 sorts < 10 s -> {'OK' if total * 1000 / args.sorts < 10 else 'MISSED'}")
+        print(
+            f"database: {connection.vendor} ({test_db}); library on {root} (block size {fs.f_bsize})"
+        )
+        print(
+            f"path: {'cross-device copy + verify' if args.cross_device else 'same-device link'}; "
+            f"file size {args.size} B; {args.folders} folders"
+        )
+        print(
+            f"{args.sorts} sorts in {total:.2f} s: {args.sorts / total:.0f} sorts/s "
+            f"(p50 {p50:.1f} ms, p95 {p95:.1f} ms per sort)"
+        )
+        print(
+            f"target: 1,000 sorts < 10 s -> {'OK' if total * 1000 / args.sorts < 10 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -72,7 +72,9 @@ def _username(credentials: dict | None, request: HttpRequest | None) -> str:
 
 
 @receiver(user_login_failed, dispatch_uid="vidsort-login-failed")
-def _on_login_failed(sender, credentials: dict, request: HttpRequest | None = None, **kwargs) -> None:
+def _on_login_failed(
+    sender, credentials: dict, request: HttpRequest | None = None, **kwargs
+) -> None:
     if request is None:
         return  # authenticate() called outside a request (a shell, a command)
     ip = client_ip(request)
@@ -99,7 +101,10 @@ class LoginThrottleMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and request.path in settings.VIDSORT_LOGIN_PATHS:
             username = request.POST.get("username", "")
-            if login_failures(ip=client_ip(request), username=username) >= settings.VIDSORT_LOGIN_FAILURES:
+            if (
+                login_failures(ip=client_ip(request), username=username)
+                >= settings.VIDSORT_LOGIN_FAILURES
+            ):
                 minutes = max(1, round(settings.VIDSORT_LOGIN_WINDOW_SECONDS / 60))
                 response = HttpResponse(
                     "Too many failed logins for this user from your address; "

@@ -27,8 +27,14 @@ def library_counts(*, library: Library) -> dict[str, int]:
 # --- The queue ---------------------------------------------------------------------
 
 QUEUE_ORDERS = (
-    "uncertainty+diversity", "uncertainty", "margin", "entropy", "class_balance", "random",
-    "newest", "filename",
+    "uncertainty+diversity",
+    "uncertainty",
+    "margin",
+    "entropy",
+    "class_balance",
+    "random",
+    "newest",
+    "filename",
 )
 DEFAULT_QUEUE_ORDER = "uncertainty+diversity"
 DIVERSITY_POOL = 100
@@ -60,7 +66,9 @@ def videos_with_prediction(*, library: Library) -> QuerySet[Video]:
     return (
         Video.objects.filter(library=library)
         .annotate(
-            pred=FilteredRelation("predictions", condition=Q(predictions__classifier_version=version))
+            pred=FilteredRelation(
+                "predictions", condition=Q(predictions__classifier_version=version)
+            )
         )
         .annotate(
             pred_id=F("pred__id"),
@@ -89,7 +97,12 @@ VIDEO_ORDERS = {"newest": ("-created_at", "-pk"), "filename": ("filename", "pk")
 
 
 def queue_page(
-    *, library: Library, order: str, limit: int, offset: int = 0, seed: int = 0,
+    *,
+    library: Library,
+    order: str,
+    limit: int,
+    offset: int = 0,
+    seed: int = 0,
     filters: dict | None = None,
 ) -> tuple[list[Video], int]:
     """One page of videos in a queue order, and the total count.
@@ -103,20 +116,30 @@ def queue_page(
     """
     if order not in QUEUE_ORDERS:
         raise ValueError(f"unknown queue order {order!r}; use one of {', '.join(QUEUE_ORDERS)}")
-    filters = filters if filters is not None else {"folder__isnull": True, "status": Video.Status.OK}
+    filters = (
+        filters if filters is not None else {"folder__isnull": True, "status": Video.Status.OK}
+    )
     videos = Video.objects.filter(library=library, **filters)
     total = videos.count()
     if order == "uncertainty+diversity" and offset < DIVERSITY_POOL:
-        ids = _prediction_order_ids(library, videos, filters, order, 0, max(DIVERSITY_POOL, offset + limit))
+        ids = _prediction_order_ids(
+            library, videos, filters, order, 0, max(DIVERSITY_POOL, offset + limit)
+        )
         pool = _load_in_order(library, ids)
         return _diversified(pool)[offset : offset + limit], total
     if order in PREDICTION_ORDERS:
         ids = _prediction_order_ids(library, videos, filters, order, offset, limit)
     elif order in VIDEO_ORDERS:
-        ids = list(videos.order_by(*VIDEO_ORDERS[order]).values_list("pk", flat=True)[offset : offset + limit])
+        ids = list(
+            videos.order_by(*VIDEO_ORDERS[order]).values_list("pk", flat=True)[
+                offset : offset + limit
+            ]
+        )
     else:
         base = videos_with_prediction(library=library).filter(**filters)
-        ids = _python_order(library=library, base=base, order=order, seed=seed)[offset : offset + limit]
+        ids = _python_order(library=library, base=base, order=order, seed=seed)[
+            offset : offset + limit
+        ]
     return _load_in_order(library, ids), total
 
 
@@ -129,11 +152,14 @@ def _prediction_order_ids(library, videos, filters, order, offset, limit) -> lis
     if active is None:
         return list(videos.order_by("pk").values_list("pk", flat=True)[offset : offset + limit])
     predicted = Prediction.objects.filter(
-        classifier_version=active.version, video__library=library,
+        classifier_version=active.version,
+        video__library=library,
         **{f"video__{key}": value for key, value in filters.items()},
     )
     ids = list(
-        predicted.order_by(*PREDICTION_ORDERS[order]).values_list("video_id", flat=True)[offset : offset + limit]
+        predicted.order_by(*PREDICTION_ORDERS[order]).values_list("video_id", flat=True)[
+            offset : offset + limit
+        ]
     )
     if len(ids) == limit:
         return ids
@@ -162,7 +188,9 @@ def _diversified(pool: list[Video]) -> list[Video]:
         return pool
     active = classifier_active(library=head[0].library)
     vectors = dict(
-        Embedding.objects.filter(video__in=head, model_id=active.model_id).values_list("video_id", "vector")
+        Embedding.objects.filter(video__in=head, model_id=active.model_id).values_list(
+            "video_id", "vector"
+        )
     )
     with_vectors = [v for v in head if v.pk in vectors]
     if len(with_vectors) <= 2:
@@ -183,7 +211,9 @@ def _python_order(*, library: Library, base: QuerySet[Video], order: str, seed: 
     if order == "random":
         candidates = QueueCandidates(filenames=[""] * len(ids), seed=seed)
         return [ids[i] for i in order_queue("random", candidates)]
-    folders = list(Folder.objects.filter(library=library).order_by("pk").values_list("pk", flat=True))
+    folders = list(
+        Folder.objects.filter(library=library).order_by("pk").values_list("pk", flat=True)
+    )
     column = {f: j for j, f in enumerate(folders)}
     probs = np.zeros((len(rows), max(len(folders), 1)))
     for i, (_, top) in enumerate(rows):
@@ -204,9 +234,12 @@ def label_history(*, video: Video) -> list[dict]:
 
     return [
         {
-            "id": e.pk, "at": e.created_at, "route": e.route,
+            "id": e.pk,
+            "at": e.created_at,
+            "route": e.route,
             "user": e.user.username if e.user else None,
-            "from": e.from_name or None, "to": e.to_name or None,
+            "from": e.from_name or None,
+            "to": e.to_name or None,
             "predicted_folder": e.predicted_folder.name if e.predicted_folder else None,
             "predicted_confidence": e.predicted_confidence,
             "undone": e.undone_by_id is not None,

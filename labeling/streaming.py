@@ -216,7 +216,9 @@ def video_stream(request: HttpRequest, video_id: int) -> HttpResponse:
     try:
         # O_NOFOLLOW: the path was just resolved, so a symlink here means someone
         # swapped one in since; refuse rather than follow it out of the library.
-        fd = os.open(real_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(
+            real_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        )
     except OSError:
         return _not_found("The video file is not on disk.")
     handed_over = False

@@ -16,7 +16,9 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="labeling.tasks.moves_reconcile_task", soft_time_limit=1800, time_limit=1900)
-def moves_reconcile_task(library_id: int, min_age_seconds: float = 300.0, scan: bool = True) -> dict:
+def moves_reconcile_task(
+    library_id: int, min_age_seconds: float = 300.0, scan: bool = True
+) -> dict:
     """Safe to run twice (and side by side: entries are claimed with SKIP LOCKED).
 
     The default age guard (5 minutes) keeps a periodic run away from moves in flight.

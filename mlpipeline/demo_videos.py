@@ -70,7 +70,9 @@ def plan_demo(*, videos: int, seed: int = 7, sorted_share: float = 0.3) -> list[
     return clips
 
 
-def _frame(category: str, t: float, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+def _frame(
+    category: str, t: float, width: int, height: int, rng: np.random.Generator
+) -> np.ndarray:
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     y /= height
     x /= width

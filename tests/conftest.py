@@ -92,10 +92,30 @@ class WorkerProcess:
     def __init__(self, env: dict[str, str], log: Path, name: str) -> None:
         self.log_path = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "vidsort_site", "worker", "-Q", "default,gpu",
-             "--concurrency", "1", "--without-mingle", "--without-gossip", "-n", name,
-             "--loglevel", "INFO", "--logfile", str(log)],
-            cwd=REPO, env=env, start_new_session=True, preexec_fn=_die_with_parent,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "vidsort_site",
+                "worker",
+                "-Q",
+                "default,gpu",
+                "--concurrency",
+                "1",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                name,
+                "--loglevel",
+                "INFO",
+                "--logfile",
+                str(log),
+            ],
+            cwd=REPO,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.pid = self.process.pid
 
@@ -150,13 +170,17 @@ def worker_factory(_worker_database_url: str, tmp_path_factory):
 
     def start(**extra_env: str) -> WorkerProcess:
         name = f"test-{os.getpid()}-{len(started)}@%h"
-        env = os.environ | {
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "VIDSORT_DATA_DIR": str(settings.DATA_DIR),
-            "VIDSORT_HEARTBEAT_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1",
-        } | extra_env
+        env = (
+            os.environ
+            | {
+                "DATABASE_URL": database_url,
+                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                "VIDSORT_DATA_DIR": str(settings.DATA_DIR),
+                "VIDSORT_HEARTBEAT_SECONDS": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+            | extra_env
+        )
         log = tmp_path_factory.mktemp("worker") / "worker.log"
         worker = WorkerProcess(env, log, name)
         started.append(worker)

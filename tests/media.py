@@ -26,10 +26,28 @@ def ffmpeg(*args: str) -> None:
     )
 
 
-def make_h264(path: Path, *, seconds: float = 2, size: str = "320x240", rate: int = 15,
-              extra: tuple[str, ...] = ()) -> Path:
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}",
-           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra, str(path))
+def make_h264(
+    path: Path,
+    *,
+    seconds: float = 2,
+    size: str = "320x240",
+    rate: int = 15,
+    extra: tuple[str, ...] = (),
+) -> Path:
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        *extra,
+        str(path),
+    )
     return path
 
 
@@ -43,15 +61,45 @@ def build_media(cache: Path) -> dict[str, Path]:
     files["h264.mp4"] = make_h264(cache / "h264.mp4", seconds=3)
     files["portrait.mp4"] = make_h264(cache / "portrait.mp4", size="180x320")
     files["hevc.mov"] = cache / "hevc.mov"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=2",
-           "-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1",
-           "-x265-params", "log-level=error", str(files["hevc.mov"]))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=15:duration=2",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-tag:v",
+        "hvc1",
+        "-x265-params",
+        "log-level=error",
+        str(files["hevc.mov"]),
+    )
     files["vp9.webm"] = cache / "vp9.webm"
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=2",
-           "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", str(files["vp9.webm"]))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=15:duration=2",
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        str(files["vp9.webm"]),
+    )
     files["rotated.mp4"] = cache / "rotated.mp4"
-    ffmpeg("-i", str(files["h264.mp4"]), "-c", "copy", "-metadata:s:v:0", "rotate=90",
-           str(files["rotated.mp4"]))
+    ffmpeg(
+        "-i",
+        str(files["h264.mp4"]),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        str(files["rotated.mp4"]),
+    )
 
     # Broken files, each must be stored as unreadable with a reason.
     files["empty.mp4"] = cache / "empty.mp4"
@@ -69,6 +117,13 @@ def build_media(cache: Path) -> dict[str, Path]:
     data = fast.read_bytes()
     files["truncated_faststart.mp4"].write_bytes(data[: len(data) // 2])
     files["audio_only.mp4"] = cache / "audio_only.mp4"
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac",
-           str(files["audio_only.mp4"]))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:duration=2",
+        "-c:a",
+        "aac",
+        str(files["audio_only.mp4"]),
+    )
     return files

@@ -23,13 +23,18 @@ import urllib.request
 BATCH = 200
 
 
-def api(base: str, token: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+def api(
+    base: str, token: str, method: str, path: str, body: dict | None = None
+) -> tuple[int, dict]:
     request = urllib.request.Request(
         base.rstrip("/") + path,
         method=method,
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json",
-                 "Accept": "application/json"},
+        headers={
+            "Authorization": f"Token {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -40,16 +45,21 @@ def api(base: str, token: str, method: str, path: str, body: dict | None = None)
 
 def confident_videos(base: str, token: str, threshold: float) -> list[dict]:
     """Every unsorted video whose top prediction reaches the threshold."""
-    chosen, path = [], "/api/videos?" + urllib.parse.urlencode(
-        {"folder": "unsorted", "order": "uncertainty", "limit": 500}
+    chosen, path = (
+        [],
+        "/api/videos?"
+        + urllib.parse.urlencode({"folder": "unsorted", "order": "uncertainty", "limit": 500}),
     )
     while path:
         status, page = api(base, token, "GET", path)
         if status != 200:
             raise SystemExit(f"GET {path}: {status} {page.get('detail', page)}")
         chosen += [
-            v for v in page["videos"]
-            if v["confidence"] is not None and v["confidence"] >= threshold and v["predicted_folder_id"]
+            v
+            for v in page["videos"]
+            if v["confidence"] is not None
+            and v["confidence"] >= threshold
+            and v["predicted_folder_id"]
         ]
         path = page["next"]
     return chosen
@@ -58,8 +68,11 @@ def confident_videos(base: str, token: str, threshold: float) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("VIDSORT_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--token", default=os.environ.get("VIDSORT_TOKEN"),
-                        help="API token (default: $VIDSORT_TOKEN)")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("VIDSORT_TOKEN"),
+        help="API token (default: $VIDSORT_TOKEN)",
+    )
     parser.add_argument("--threshold", type=float, default=0.95)
     parser.add_argument("--dry-run", action="store_true", help="list the moves, change nothing")
     args = parser.parse_args(argv)
@@ -68,15 +81,22 @@ def main(argv: list[str] | None = None) -> int:
 
     videos = confident_videos(args.url, args.token, args.threshold)
     for v in videos:
-        print(f"{'would file' if args.dry_run else 'filing'} {v['filename']} -> "
-              f"{v['predicted_folder']} ({v['confidence']:.3f})")
+        print(
+            f"{'would file' if args.dry_run else 'filing'} {v['filename']} -> "
+            f"{v['predicted_folder']} ({v['confidence']:.3f})"
+        )
     if args.dry_run or not videos:
-        print(f"{len(videos)} videos at >= {args.threshold}{' (dry run: nothing moved)' if args.dry_run else ''}")
+        print(
+            f"{len(videos)} videos at >= {args.threshold}{' (dry run: nothing moved)' if args.dry_run else ''}"
+        )
         return 0
 
     moved = failed = 0
     for start in range(0, len(videos), BATCH):
-        items = [{"video": v["id"], "folder": v["predicted_folder_id"]} for v in videos[start:start + BATCH]]
+        items = [
+            {"video": v["id"], "folder": v["predicted_folder_id"]}
+            for v in videos[start : start + BATCH]
+        ]
         status, body = api(args.url, args.token, "POST", "/api/sort/bulk", {"items": items})
         if status not in (200, 207):
             raise SystemExit(f"POST /api/sort/bulk: {status} {body.get('detail', body)}")
@@ -84,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         failed += body["failed"]
         for result in body["results"]:
             if not result.get("ok", True):
-                print(f"  failed: video {result.get('video')}: {result.get('detail')}", file=sys.stderr)
+                print(
+                    f"  failed: video {result.get('video')}: {result.get('detail')}",
+                    file=sys.stderr,
+                )
     print(f"moved {moved}, failed {failed}")
     return 1 if failed else 0
 

@@ -28,8 +28,17 @@ from labeling.models import LabelEvent, Video
 from labeling.services.library import library_current
 
 EVENT_FIELDS = [
-    "event", "video", "path", "folder", "from_folder", "hash", "who", "when", "route",
-    "predicted_folder", "predicted_confidence",
+    "event",
+    "video",
+    "path",
+    "folder",
+    "from_folder",
+    "hash",
+    "who",
+    "when",
+    "route",
+    "predicted_folder",
+    "predicted_confidence",
 ]
 LABEL_FIELDS = ["video", "path", "folder", "hash", "who", "when", "route", "event"]
 
@@ -41,13 +50,17 @@ class CSVRenderer(renderers.BaseRenderer):
     format = "csv"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context=None
+    ) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         if isinstance(data, dict) and "rows" in data and "columns" in data:
             writer.writerow(data["columns"])
             for row in data["rows"]:
-                writer.writerow(["" if row.get(c) is None else _safe_cell(row.get(c)) for c in data["columns"]])
+                writer.writerow(
+                    ["" if row.get(c) is None else _safe_cell(row.get(c)) for c in data["columns"]]
+                )
         elif isinstance(data, dict):
             writer.writerow(list(data.keys()))
             writer.writerow([_safe_cell(v) for v in data.values()])
@@ -72,20 +85,48 @@ def _events(library) -> list[dict[str, Any]]:
         .exclude(route=LabelEvent.Route.UNDO)
         .order_by("created_at", "id")
         .values_list(
-            "id", "video_id", "to_path", "video__path", "to_name", "from_name",
-            "video__content_hash", "user__username", "created_at", "route",
-            "predicted_folder__name", "predicted_confidence",
+            "id",
+            "video_id",
+            "to_path",
+            "video__path",
+            "to_name",
+            "from_name",
+            "video__content_hash",
+            "user__username",
+            "created_at",
+            "route",
+            "predicted_folder__name",
+            "predicted_confidence",
         )
     )
     return [
         {
-            "event": eid, "video": vid, "path": to_path or path, "folder": to_name or None,
-            "from_folder": from_name or None, "hash": content_hash, "who": username,
-            "when": _iso(at), "route": route, "predicted_folder": predicted,
+            "event": eid,
+            "video": vid,
+            "path": to_path or path,
+            "folder": to_name or None,
+            "from_folder": from_name or None,
+            "hash": content_hash,
+            "who": username,
+            "when": _iso(at),
+            "route": route,
+            "predicted_folder": predicted,
             "predicted_confidence": confidence,
         }
-        for (eid, vid, to_path, path, to_name, from_name, content_hash, username, at, route,
-             predicted, confidence) in rows.iterator(chunk_size=5000)
+        for (
+            eid,
+            vid,
+            to_path,
+            path,
+            to_name,
+            from_name,
+            content_hash,
+            username,
+            at,
+            route,
+            predicted,
+            confidence,
+        ) in rows.iterator(chunk_size=5000)
     ]
 
 
@@ -105,12 +146,28 @@ def _labels(library) -> list[dict[str, Any]]:
             event_route=Subquery(latest.values("route")[:1]),
         )
         .order_by("path")
-        .values_list("pk", "path", "folder__name", "content_hash", "event_user", "event_at",
-                     "event_route", "event_id")
+        .values_list(
+            "pk",
+            "path",
+            "folder__name",
+            "content_hash",
+            "event_user",
+            "event_at",
+            "event_route",
+            "event_id",
+        )
     )
     return [
-        {"video": pk, "path": path, "folder": folder, "hash": content_hash, "who": user,
-         "when": _iso(at), "route": route, "event": event}
+        {
+            "video": pk,
+            "path": path,
+            "folder": folder,
+            "hash": content_hash,
+            "who": user,
+            "when": _iso(at),
+            "route": route,
+            "event": event,
+        }
         for pk, path, folder, content_hash, user, at, route, event in rows.iterator(chunk_size=5000)
     ]
 
@@ -119,7 +176,9 @@ class EventRow(serializers.Serializer):
     event = serializers.IntegerField()
     video = serializers.IntegerField()
     path = serializers.CharField()
-    folder = serializers.CharField(allow_null=True, help_text="Where it went; null = back to unsorted.")
+    folder = serializers.CharField(
+        allow_null=True, help_text="Where it went; null = back to unsorted."
+    )
     from_folder = serializers.CharField(allow_null=True)
     hash = serializers.CharField()
     who = serializers.CharField(allow_null=True)
@@ -152,7 +211,9 @@ class LabelExport(serializers.Serializer):
     rows = LabelRow(many=True)
 
 
-FORMAT_PARAM = OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv.")
+FORMAT_PARAM = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="json (default) or csv."
+)
 
 
 class _ExportView(APIView):

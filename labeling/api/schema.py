@@ -24,7 +24,8 @@ ERROR_SCHEMA: dict[str, Any] = {
         "error": {"type": "string", "description": "A short machine-readable code."},
         "detail": {"type": "string", "description": "What went wrong, for a person."},
         "fields": {
-            "type": "object", "additionalProperties": True,
+            "type": "object",
+            "additionalProperties": True,
             "description": "Per-field messages (validation errors only).",
         },
     },
@@ -58,7 +59,8 @@ def postprocess_error_responses(result: dict, generator, request, public) -> dic
             responses = operation.setdefault("responses", {})
             for code, description in ERROR_STATUSES.items():
                 responses.setdefault(
-                    code, {"description": description, "content": {"application/json": {"schema": ref}}}
+                    code,
+                    {"description": description, "content": {"application/json": {"schema": ref}}},
                 )
     return result
 

@@ -28,7 +28,6 @@ from mlpipeline.encoder import Encoder, EncoderConfig, encoder_model_id, get_enc
 logger = logging.getLogger(__name__)
 
 
-
 def encoder_config() -> EncoderConfig:
     return EncoderConfig(
         model_name=settings.VIDSORT_CLIP_MODEL,
@@ -123,8 +122,9 @@ def embeddings_extract(
         twin = existing.get(content_hash)
         if twin is not None:
             for video in group:
-                _embedding_store(video, model_id, twin.dim, twin.vector, twin.frame_vectors,
-                                 twin.frame_times)
+                _embedding_store(
+                    video, model_id, twin.dim, twin.vector, twin.frame_vectors, twin.frame_times
+                )
                 report.copied += 1
         else:
             first = group[0]

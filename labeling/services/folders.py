@@ -50,7 +50,9 @@ def folder_name_validate(*, name: object) -> str:
     if name in (".", ".."):
         raise FolderNameInvalid(f"{name!r} is not a folder name")
     if name.startswith("."):
-        raise FolderNameInvalid(f"the folder name {name!r} starts with a dot (hidden folders are not scanned)")
+        raise FolderNameInvalid(
+            f"the folder name {name!r} starts with a dot (hidden folders are not scanned)"
+        )
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         raise FolderNameInvalid(f"the folder name {name!r} contains control characters")
     if name != name.strip() or name.endswith("."):
@@ -109,7 +111,9 @@ def folder_create(
         raise FolderNameInvalid(str(exc)) from None
     clash = _name_clash(library=library, name=name)
     if clash is not None:
-        raise FolderNameTaken(f"a folder named {clash!r} already exists (names differing only in case or accents clash)")
+        raise FolderNameTaken(
+            f"a folder named {clash!r} already exists (names differing only in case or accents clash)"
+        )
     with transaction.atomic():
         # The library row serialises folder creation: the clash check above and the
         # insert cannot interleave with another request creating 'Cats' next to 'cats'.
@@ -175,7 +179,7 @@ def folder_rename(*, folder: Folder, name: str) -> Folder:
                 Video.objects.select_for_update().filter(library=library, path__startswith=prefix)
             )
             for video in videos:
-                video.path = f"{new_name}/{video.path[len(prefix):]}"
+                video.path = f"{new_name}/{video.path[len(prefix) :]}"
             Video.objects.bulk_update(videos, ["path"], batch_size=500)
         except Exception:
             # The database rolls back; put the directory back so both agree again.

@@ -63,7 +63,11 @@ class ReconcileReport:
 
     @property
     def alerts(self) -> list[str]:
-        return [f"intent {i.intent} ({i.src} → {i.dst}): {i.detail}" for i in self.items if i.outcome == ALERT]
+        return [
+            f"intent {i.intent} ({i.src} → {i.dst}): {i.detail}"
+            for i in self.items
+            if i.outcome == ALERT
+        ]
 
     @property
     def ok(self) -> bool:
@@ -98,7 +102,9 @@ def moves_reconcile(
     ids = list(
         MoveIntent.objects.filter(
             video__library=library, state=MoveIntent.State.PENDING, created_at__lte=cutoff
-        ).order_by("created_at", "pk").values_list("pk", flat=True)
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
     )
     for pk in ids:
         with transaction.atomic():
@@ -126,14 +132,18 @@ def move_intent_reconcile(*, intent: MoveIntent, report: ReconcileReport) -> Rec
     root = intent.video.library.root
 
     def item(outcome: str, detail: str) -> ReconcileItem:
-        return ReconcileItem(intent.pk, intent.video_id, intent.src_path, intent.dst_path, outcome, detail)
+        return ReconcileItem(
+            intent.pk, intent.video_id, intent.src_path, intent.dst_path, outcome, detail
+        )
 
     try:
         src = path_resolve(root=root, rel=intent.src_path)
         dst = path_resolve(root=root, rel=intent.dst_path)
         tmp = path_resolve(root=root, rel=intent.tmp_path) if intent.tmp_path else ""
     except UnsafePath as exc:
-        return _close(intent, MoveIntent.State.ALERT, f"unsafe path in the journal: {exc}", item, ALERT)
+        return _close(
+            intent, MoveIntent.State.ALERT, f"unsafe path in the journal: {exc}", item, ALERT
+        )
     has_src, has_dst = os.path.isfile(src), os.path.isfile(dst)
     notes: list[str] = []
 
@@ -166,8 +176,11 @@ def move_intent_reconcile(*, intent: MoveIntent, report: ReconcileReport) -> Rec
 
     # 2. Placeholder of a no-hard-link file system: our empty reserved name.
     if (
-        has_src and has_dst and (intent.details or {}).get("placeholder")
-        and os.path.getsize(dst) == 0 and os.path.getsize(src) > 0
+        has_src
+        and has_dst
+        and (intent.details or {}).get("placeholder")
+        and os.path.getsize(dst) == 0
+        and os.path.getsize(src) > 0
     ):
         os.unlink(dst)
         has_dst = False
@@ -175,7 +188,13 @@ def move_intent_reconcile(*, intent: MoveIntent, report: ReconcileReport) -> Rec
 
     # 3. Source and destination.
     if has_src and not has_dst:
-        return _close(intent, MoveIntent.State.ROLLED_BACK, _join("the move never happened", notes), item, ROLLED_BACK)
+        return _close(
+            intent,
+            MoveIntent.State.ROLLED_BACK,
+            _join("the move never happened", notes),
+            item,
+            ROLLED_BACK,
+        )
     if has_dst and not has_src:
         return _finish(intent, item, _join("the file was at the destination", notes), dst)
     if has_src and has_dst:
@@ -183,28 +202,41 @@ def move_intent_reconcile(*, intent: MoveIntent, report: ReconcileReport) -> Rec
             # Killed between link and unlink: two names, one file. Dropping the old name
             # frees nothing, so this is safe.
             os.unlink(src)
-            return _finish(intent, item, _join("removed the old name of a hard-linked file", notes), dst)
+            return _finish(
+                intent, item, _join("removed the old name of a hard-linked file", notes), dst
+            )
         same = os.path.getsize(src) == os.path.getsize(dst) and _full(src) == _full(dst)
         if same and intent.tmp_path:
             # Cross-device copy placed but the original not yet removed: the destination
             # is VidSort's own verified-identical copy. Drop the copy, keep the original.
             os.unlink(dst)
             return _close(
-                intent, MoveIntent.State.ROLLED_BACK,
+                intent,
+                MoveIntent.State.ROLLED_BACK,
                 _join("removed VidSort's verified-identical copy; the original stays", notes),
-                item, ROLLED_BACK,
+                item,
+                ROLLED_BACK,
             )
         report.duplicates.append(intent.dst_path)
         why = "an identical file" if same else "a different file"
         return _close(
-            intent, MoveIntent.State.ROLLED_BACK,
-            _join(f"{intent.dst_path} holds {why}; both kept, the video stays at its source", notes),
-            item, ROLLED_BACK,
+            intent,
+            MoveIntent.State.ROLLED_BACK,
+            _join(
+                f"{intent.dst_path} holds {why}; both kept, the video stays at its source", notes
+            ),
+            item,
+            ROLLED_BACK,
         )
     return _close(
-        intent, MoveIntent.State.ALERT,
-        _join("the file is at neither end of the move; look for it (or restore it from a backup)", notes),
-        item, ALERT,
+        intent,
+        MoveIntent.State.ALERT,
+        _join(
+            "the file is at neither end of the move; look for it (or restore it from a backup)",
+            notes,
+        ),
+        item,
+        ALERT,
     )
 
 

@@ -191,9 +191,23 @@ def _apply_probe(video: Video, result: ProbeResult) -> None:
 
 
 PROBED_FIELDS = [
-    "size", "mtime_ns", "content_hash", "status", "error", "duration", "fps",
-    "frame_count", "width", "height", "codec", "rotation", "path", "filename", "folder",
-    "extract_error", "updated_at",
+    "size",
+    "mtime_ns",
+    "content_hash",
+    "status",
+    "error",
+    "duration",
+    "fps",
+    "frame_count",
+    "width",
+    "height",
+    "codec",
+    "rotation",
+    "path",
+    "filename",
+    "folder",
+    "extract_error",
+    "updated_at",
 ]
 
 
@@ -304,19 +318,24 @@ def _scan_write(
                 if old_folder != folder:
                     events.append(
                         LabelEvent(
-                            video=row, route=LabelEvent.Route.EXTERNAL,
-                            from_folder=old_folder, to_folder=folder,
+                            video=row,
+                            route=LabelEvent.Route.EXTERNAL,
+                            from_folder=old_folder,
+                            to_folder=folder,
                             from_name=old_folder.name if old_folder else "",
                             to_name=folder.name if folder else "",
-                            from_path=old_path, to_path=row.path,
+                            from_path=old_path,
+                            to_path=row.path,
                         )
                     )
             elif not (root / disk.rel_path).exists():
                 continue  # gone since the walk (sorted meanwhile): not a new video
             else:
                 row = Video(
-                    library=library, path=disk.rel_path,
-                    filename=os.path.basename(disk.rel_path), folder=folder,
+                    library=library,
+                    path=disk.rel_path,
+                    filename=os.path.basename(disk.rel_path),
+                    folder=folder,
                 )
                 _apply_probe(row, result)
                 to_create.append(row)
@@ -324,8 +343,11 @@ def _scan_write(
                 if folder is not None:
                     events.append(
                         LabelEvent(
-                            video=row, route=LabelEvent.Route.IMPORT, to_folder=folder,
-                            to_name=folder.name, to_path=row.path,
+                            video=row,
+                            route=LabelEvent.Route.IMPORT,
+                            to_folder=folder,
+                            to_name=folder.name,
+                            to_path=row.path,
                         )
                     )
         if row.status == Video.Status.UNREADABLE:
@@ -343,8 +365,10 @@ def _scan_write(
         report.missing += 1
 
     report.unreadable += sum(
-        1 for d in disk_files
-        if d.rel_path in known and known[d.rel_path].status == Video.Status.UNREADABLE
+        1
+        for d in disk_files
+        if d.rel_path in known
+        and known[d.rel_path].status == Video.Status.UNREADABLE
         and known[d.rel_path] not in to_update
     )
     now = timezone.now()

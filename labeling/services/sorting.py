@@ -235,15 +235,25 @@ def video_sort(
         # Read with the row lock in _intent_open (the active classifier's prediction).
         predicted_folder_id = predicted_confidence = _UNSET
     else:
-        predicted_folder_id = predicted_folder.pk if predicted_folder not in (None, _UNSET) else None
+        predicted_folder_id = (
+            predicted_folder.pk if predicted_folder not in (None, _UNSET) else None
+        )
         predicted_confidence = None if predicted_confidence is _UNSET else predicted_confidence
     expected_folder_id = (
-        video.folder_id if expected_folder is _UNSET else (expected_folder.pk if expected_folder else None)
+        video.folder_id
+        if expected_folder is _UNSET
+        else (expected_folder.pk if expected_folder else None)
     )
     library = video.library
     intent, row = _intent_open(
-        video=video, folder=folder, user=user, route=route, library=library,
-        expected_path=video.path, expected_folder_id=expected_folder_id, wait=wait,
+        video=video,
+        folder=folder,
+        user=user,
+        route=route,
+        library=library,
+        expected_path=video.path,
+        expected_folder_id=expected_folder_id,
+        wait=wait,
         details={
             "predicted_folder": predicted_folder_id,
             "predicted_confidence": predicted_confidence,
@@ -252,8 +262,12 @@ def video_sort(
     )
     if intent is None:  # already there: nothing to do
         return SortResult(
-            video=row, moved=False, from_folder=row.folder, to_folder=row.folder,
-            from_path=row.path, to_path=row.path,
+            video=row,
+            moved=False,
+            from_folder=row.folder,
+            to_folder=row.folder,
+            from_path=row.path,
+            to_path=row.path,
         )
     _disk_move(intent=intent, root=library.root)
     try:
@@ -272,8 +286,13 @@ def video_sort(
     if route != LabelEvent.Route.UNDO:
         _auto_retrain_check(library)
     return SortResult(
-        video=row, moved=True, from_folder=intent.from_folder, to_folder=folder,
-        from_path=intent.src_path, to_path=intent.dst_path, event=event,
+        video=row,
+        moved=True,
+        from_folder=intent.from_folder,
+        to_folder=folder,
+        from_path=intent.src_path,
+        to_path=intent.dst_path,
+        event=event,
         renamed=os.path.basename(intent.dst_path) != os.path.basename(intent.src_path),
         intent_id=intent.pk,
     )
@@ -350,7 +369,8 @@ def _locked_video(*, video_id: int, library: Library) -> Video:
     row.pending_intent = found[0] if found else None
     row.pending_since = (
         MoveIntent.objects.filter(pk=found[0]).values_list("created_at", flat=True).first()
-        if found else None
+        if found
+        else None
     )
     return row
 
@@ -391,7 +411,11 @@ def _intent_open(
                 )
             if row.pending_intent is None:
                 return _intent_create(
-                    row=row, folder=folder, user=user, route=route, library=library,
+                    row=row,
+                    folder=folder,
+                    user=user,
+                    route=route,
+                    library=library,
                     details=details,
                 ), row
         # Another request is moving this video right now: wait (outside the transaction)
@@ -430,12 +454,20 @@ def _intent_create(
         raise SortRefused(f"{row.path!r} is not a regular file (a link?); VidSort leaves it alone")
     if os.path.lexists(dst_dir) and not os.path.isdir(dst_dir):
         raise SortRefused(f"{folder_rel!r} exists in the library and is not a folder")
-    dst_name = _free_name(library=library, folder_rel=folder_rel, dst_dir=dst_dir, filename=filename)
+    dst_name = _free_name(
+        library=library, folder_rel=folder_rel, dst_dir=dst_dir, filename=filename
+    )
     return MoveIntent.objects.create(
-        video=row, user=user if getattr(user, "is_authenticated", False) else None, route=route,
-        from_folder=row.folder, to_folder=folder,
-        src_path=row.path, dst_path=rel_join(folder_rel, dst_name),
-        content_hash=row.content_hash, size=st.st_size, step=STEP_NAMES[STEP_INTENT],
+        video=row,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        route=route,
+        from_folder=row.folder,
+        to_folder=folder,
+        src_path=row.path,
+        dst_path=rel_join(folder_rel, dst_name),
+        content_hash=row.content_hash,
+        size=st.st_size,
+        step=STEP_NAMES[STEP_INTENT],
         details=details,
     )
 
@@ -449,7 +481,11 @@ def _numbered(filename: str, n: int) -> str:
 
 
 def _free_name(
-    *, library: Library, folder_rel: str, dst_dir: str, filename: str,
+    *,
+    library: Library,
+    folder_rel: str,
+    dst_dir: str,
+    filename: str,
     taken_extra: set[str] | None = None,
 ) -> str:
     """A name for ``filename`` in ``dst_dir`` that clashes with nothing there.
@@ -608,8 +644,11 @@ def _place(*, intent: MoveIntent, root: str, state: _MoveState, source: str) -> 
         tried.add(name_key(os.path.basename(dst)))
         folder_rel = os.path.dirname(intent.dst_path)
         new_name = _free_name(
-            library=intent.video.library, folder_rel=folder_rel, dst_dir=state.dst_dir,
-            filename=os.path.basename(intent.src_path), taken_extra=tried,
+            library=intent.video.library,
+            folder_rel=folder_rel,
+            dst_dir=state.dst_dir,
+            filename=os.path.basename(intent.src_path),
+            taken_extra=tried,
         )
         intent.dst_path = rel_join(folder_rel, new_name)
         intent.save(update_fields=["dst_path"])
@@ -656,12 +695,16 @@ def _placed_remove(*, intent: MoveIntent, state: _MoveState) -> None:
             os.unlink(state.placed)
         state.placed, state.placed_id = "", None
     except OSError as exc:
-        logger.warning("sort %s: could not remove the placeholder %s: %s", intent.pk, state.placed, exc)
+        logger.warning(
+            "sort %s: could not remove the placeholder %s: %s", intent.pk, state.placed, exc
+        )
 
 
 def _abort(*, intent: MoveIntent, state: _MoveState, exc: OSError) -> None:
     """Undo our own disk work (the source is intact) and close the intent as failed."""
-    message = f"{exc.strerror or exc}" + (f" ({errno.errorcode.get(exc.errno, exc.errno)})" if exc.errno else "")
+    message = f"{exc.strerror or exc}" + (
+        f" ({errno.errorcode.get(exc.errno, exc.errno)})" if exc.errno else ""
+    )
     try:
         if _placed_is_ours(state):
             # Safe: the source was never removed (else we would not be here), so this is
@@ -671,7 +714,9 @@ def _abort(*, intent: MoveIntent, state: _MoveState, exc: OSError) -> None:
             os.unlink(state.tmp)  # our own copy; the source was never touched
     except OSError as cleanup:
         logger.error("sort %s: cleanup after %s failed: %s", intent.pk, message, cleanup)
-        MoveIntent.objects.filter(pk=intent.pk).update(error=f"{message}; cleanup failed: {cleanup}")
+        MoveIntent.objects.filter(pk=intent.pk).update(
+            error=f"{message}; cleanup failed: {cleanup}"
+        )
         raise SortFailed(
             f"the move failed ({message}) and could not be cleaned up; the original file is "
             "untouched; run `manage.py vidsort_reconcile`"
@@ -721,11 +766,15 @@ def move_intent_apply(*, intent: MoveIntent, row: Video | None = None) -> LabelE
             values_status = {}
         Video.objects.filter(pk=intent.video_id).update(**values, **values_status)
         event = LabelEvent.objects.create(
-            video_id=intent.video_id, user_id=intent.user_id, route=intent.route,
-            from_folder=from_folder, to_folder=to_folder,
+            video_id=intent.video_id,
+            user_id=intent.user_id,
+            route=intent.route,
+            from_folder=from_folder,
+            to_folder=to_folder,
             from_name=from_folder.name if from_folder else "",
             to_name=to_folder.name if to_folder else "",
-            from_path=intent.src_path, to_path=intent.dst_path,
+            from_path=intent.src_path,
+            to_path=intent.dst_path,
             predicted_folder_id=details.get("predicted_folder"),
             predicted_confidence=details.get("predicted_confidence"),
         )
@@ -768,13 +817,12 @@ def label_event_undo(*, user: Any, event: LabelEvent | None = None) -> SortResul
         event = found
     video = event.video
     # Undo pairs cancel out: the latest event still standing must be this one.
-    latest = (
-        label_events_effective().filter(video=video).order_by("-created_at", "-id").first()
-    )
+    latest = label_events_effective().filter(video=video).order_by("-created_at", "-id").first()
     if latest is not None and latest.pk != event.pk:
         raise SortConflict(
             f"{video.filename!r} was moved again since ({latest.route}, "
-            f"{latest.created_at:%Y-%m-%d %H:%M}); undo refused", code="undo_refused",
+            f"{latest.created_at:%Y-%m-%d %H:%M}); undo refused",
+            code="undo_refused",
         )
     if video.path != event.to_path or video.folder_id != event.to_folder_id:
         raise SortConflict(
@@ -792,16 +840,22 @@ def label_event_undo(*, user: Any, event: LabelEvent | None = None) -> SortResul
         raise SortConflict(
             f"{video.path!r} is not on disk any more; undo refused", code="undo_refused"
         ) from None
-    if st.st_size != video.size or st.st_mtime_ns != video.mtime_ns or not _same_content(
-        video=video, size=st.st_size
+    if (
+        st.st_size != video.size
+        or st.st_mtime_ns != video.mtime_ns
+        or not _same_content(video=video, size=st.st_size)
     ):
         raise SortConflict(
             f"{video.filename!r} was changed on disk since it was sorted; undo refused",
             code="undo_refused",
         )
     result = video_sort(
-        video=video, folder=event.from_folder, user=user, route=LabelEvent.Route.UNDO,
-        predicted_folder=event.predicted_folder, predicted_confidence=event.predicted_confidence,
+        video=video,
+        folder=event.from_folder,
+        user=user,
+        route=LabelEvent.Route.UNDO,
+        predicted_folder=event.predicted_folder,
+        predicted_confidence=event.predicted_confidence,
         undoes=event,
     )
     if not result.moved:
@@ -855,9 +909,15 @@ class ItemOutcome:
 
 def _outcome_ok(index: int, result: SortResult, **extra: Any) -> ItemOutcome:
     return ItemOutcome(
-        index=index, ok=True, video=result.video.pk, filename=result.video.filename,
-        folder=result.to_folder.name if result.to_folder else None, path=result.video.path,
-        moved=result.moved, event=result.event.pk if result.event else None, **extra,
+        index=index,
+        ok=True,
+        video=result.video.pk,
+        filename=result.video.filename,
+        folder=result.to_folder.name if result.to_folder else None,
+        path=result.video.path,
+        moved=result.moved,
+        event=result.event.pk if result.event else None,
+        **extra,
     )
 
 
@@ -879,14 +939,19 @@ def videos_sort_bulk(
         try:
             if not isinstance(item, dict) or "folder" not in item:
                 raise SortInvalid("each item needs 'video' (or 'filename') and 'folder'")
-            video = video_resolve(video_id=video_ref, filename=item.get("filename"), library=library)
+            video = video_resolve(
+                video_id=video_ref, filename=item.get("filename"), library=library
+            )
             folder = folder_resolve(library=video.library, ref=item["folder"])
             result = video_sort(video=video, folder=folder, user=user, route=route)
         except SortError as exc:
             outcomes.append(
                 ItemOutcome(
-                    index=index, ok=False, video=video_ref if isinstance(video_ref, int) else None,
-                    error=exc.code, detail=str(exc),
+                    index=index,
+                    ok=False,
+                    video=video_ref if isinstance(video_ref, int) else None,
+                    error=exc.code,
+                    detail=str(exc),
                 )
             )
             continue
@@ -946,27 +1011,36 @@ def videos_autofile(
     limit: int | None = None,
 ) -> AutofileReport:
     """File every unsorted video predicted (active classifier) at >= the threshold."""
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
         raise SortInvalid("threshold must be a number between 0 and 1")
     thresholds = _thresholds(library=library, threshold=threshold, per_folder=per_folder)
     active = Classifier.objects.filter(library=library, is_active=True).first()
     report = AutofileReport(
-        dry_run=dry_run, threshold=float(threshold),
+        dry_run=dry_run,
+        threshold=float(threshold),
         classifier_version=active.version if active else None,
     )
     if active is None:
         return report
     predictions = (
         Prediction.objects.filter(
-            classifier_version=active.version, video__library=library,
-            video__folder__isnull=True, video__status=Video.Status.OK, folder__isnull=False,
+            classifier_version=active.version,
+            video__library=library,
+            video__folder__isnull=True,
+            video__status=Video.Status.OK,
+            folder__isnull=False,
         )
         .select_related("video__library", "video__folder", "folder")
         .order_by("-confidence", "video_id")
     )
     lowest = min([threshold, *thresholds.values()])
     chosen = [
-        p for p in predictions.filter(confidence__gte=lowest)
+        p
+        for p in predictions.filter(confidence__gte=lowest)
         if p.confidence >= thresholds.get(p.folder_id, threshold)
     ]
     if limit is not None:
@@ -976,24 +1050,37 @@ def videos_autofile(
         if dry_run:
             report.items.append(
                 ItemOutcome(
-                    index=index, ok=True, video=video.pk, filename=video.filename,
-                    folder=prediction.folder.name, path=video.path, moved=False,
+                    index=index,
+                    ok=True,
+                    video=video.pk,
+                    filename=video.filename,
+                    folder=prediction.folder.name,
+                    path=video.path,
+                    moved=False,
                     confidence=prediction.confidence,
                 )
             )
             continue
         try:
             result = video_sort(
-                video=video, folder=prediction.folder, user=user,
-                route=LabelEvent.Route.AUTO_FILE, predicted_folder=prediction.folder,
+                video=video,
+                folder=prediction.folder,
+                user=user,
+                route=LabelEvent.Route.AUTO_FILE,
+                predicted_folder=prediction.folder,
                 predicted_confidence=prediction.confidence,
             )
         except SortError as exc:
             report.items.append(
                 ItemOutcome(
-                    index=index, ok=False, video=video.pk, filename=video.filename,
-                    folder=prediction.folder.name, confidence=prediction.confidence,
-                    error=exc.code, detail=str(exc),
+                    index=index,
+                    ok=False,
+                    video=video.pk,
+                    filename=video.filename,
+                    folder=prediction.folder.name,
+                    confidence=prediction.confidence,
+                    error=exc.code,
+                    detail=str(exc),
                 )
             )
             continue

@@ -19,8 +19,13 @@ from tests.conftest import IN_CI
 
 CHROMIUM = os.environ.get("VIDSORT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
@@ -37,7 +42,9 @@ def _unavailable(message: str) -> None:
 def playwright_driver() -> Iterator:
     """Playwright, once per module; the contexts below launch /usr/bin/chromium with it."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        _unavailable(f"browser tests need Chromium at {CHROMIUM} (run ./scripts/system-deps.sh as root)")
+        _unavailable(
+            f"browser tests need Chromium at {CHROMIUM} (run ./scripts/system-deps.sh as root)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -65,7 +72,9 @@ def _launch(playwright, profile: Path, **options):
 
 @pytest.fixture(scope="module")
 def browser_context(playwright_driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    context = _launch(playwright_driver, tmp_path_factory.mktemp("chromium-profile"), viewport=DESKTOP)
+    context = _launch(
+        playwright_driver, tmp_path_factory.mktemp("chromium-profile"), viewport=DESKTOP
+    )
     try:
         yield context
     finally:
@@ -76,8 +85,12 @@ def browser_context(playwright_driver, tmp_path_factory: pytest.TempPathFactory)
 def phone_context(playwright_driver, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A phone: 375 px wide, touch input (swipes and taps), mobile viewport rules."""
     context = _launch(
-        playwright_driver, tmp_path_factory.mktemp("chromium-phone-profile"),
-        viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2,
+        playwright_driver,
+        tmp_path_factory.mktemp("chromium-phone-profile"),
+        viewport=PHONE,
+        has_touch=True,
+        is_mobile=True,
+        device_scale_factor=2,
     )
     try:
         yield context
@@ -114,7 +127,9 @@ def browser_user(django_user_model):
     return django_user_model.objects.create_user("ann", password=PASSWORD)
 
 
-def login(page, live_server, *, username: str = "ann", password: str = PASSWORD, next_url: str = "/") -> None:
+def login(
+    page, live_server, *, username: str = "ann", password: str = PASSWORD, next_url: str = "/"
+) -> None:
     page.goto(f"{live_server.url}/login/?next={next_url}")
     page.fill("#id_username", username)
     page.fill("#id_password", password)

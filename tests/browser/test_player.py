@@ -100,7 +100,9 @@ def remaining(page) -> tuple[int, int]:
     return int(left), int(rest.split()[0])
 
 
-def test_sorting_at_the_keyboard(real_services, predicted_library, live_server, browser_page, browser_user):
+def test_sorting_at_the_keyboard(
+    real_services, predicted_library, live_server, browser_page, browser_user
+):
     page, root = browser_page, predicted_library
     login(page, live_server)
     page.wait_for_function(PLAYING)  # the first video loads and plays
@@ -166,7 +168,9 @@ def test_sorting_at_the_keyboard(real_services, predicted_library, live_server, 
 
     # Key 2 moves the file into folder 2 on disk; the next video is already loaded (a
     # preloaded <video> with a decoded frame) and playing at once.
-    folder2 = next(f for f in api_json(page, live_server, "/api/folders")["folders"] if f["key"] == 2)
+    folder2 = next(
+        f for f in api_json(page, live_server, "/api/folders")["folders"] if f["key"] == 2
+    )
     page.evaluate(f"{CURRENT}.play()")
     page.wait_for_function(PLAYING)
     upcoming = page.evaluate(NEXT_OPEN)
@@ -183,14 +187,18 @@ def test_sorting_at_the_keyboard(real_services, predicted_library, live_server, 
     wall_ms = (time.perf_counter() - started) * 1000
     assert second == upcoming
     moved = root / folder2["name"] / video.filename
-    wait_until(lambda: moved.exists() and not (root / video.filename).exists(), message="the move on disk")
+    wait_until(
+        lambda: moved.exists() and not (root / video.filename).exists(), message="the move on disk"
+    )
     assert remaining(page) == (total - 1, total)  # the counter decrements
     in_page_ms = switch_ms(page, count)
 
     # Undo (Z) puts the file back and the video returns.
     page.keyboard.press("z")
     at(page, first)
-    wait_until(lambda: (root / video.filename).exists() and not moved.exists(), message="the undo on disk")
+    wait_until(
+        lambda: (root / video.filename).exists() and not moved.exists(), message="the undo on disk"
+    )
     page.wait_for_function(PLAYING)
     wait_until(lambda: remaining(page) == (total, total), message="the counter after undo")
 
@@ -201,7 +209,9 @@ def test_sorting_at_the_keyboard(real_services, predicted_library, live_server, 
     wait_until(lambda: remaining(page) == (total - 1, total), message="the counter after the sort")
     page.keyboard.press("Control+z")
     at(page, first)
-    wait_until(lambda: (root / video.filename).exists() and not moved.exists(), message="Ctrl+Z on disk")
+    wait_until(
+        lambda: (root / video.filename).exists() and not moved.exists(), message="Ctrl+Z on disk"
+    )
     page.wait_for_function(PLAYING)
     wait_until(lambda: remaining(page) == (total, total), message="the counter after Ctrl+Z")
     assert Video.objects.get(pk=first).folder_id is None
@@ -262,7 +272,13 @@ def test_sorting_at_the_keyboard(real_services, predicted_library, live_server, 
 
 
 def test_retrain_shows_progress_and_completes(
-    real_services, demo_library, celery_worker_process, live_server, browser_page, browser_user, settings
+    real_services,
+    demo_library,
+    celery_worker_process,
+    live_server,
+    browser_page,
+    browser_user,
+    settings,
 ):
     page = browser_page
     settings.VIDSORT_LOW_CONFIDENCE = 0.99  # every prediction below it is marked uncertain
@@ -286,7 +302,11 @@ def test_retrain_shows_progress_and_completes(
     seen = page.evaluate("window.__retrain")
     running = [text for state, text in seen if state == "running"]
     assert running, seen
-    assert any(word in text for text in running for word in ("Waiting", "Scanning", "Extracting", "Training", "Predicting")), running
+    assert any(
+        word in text
+        for text in running
+        for word in ("Waiting", "Scanning", "Extracting", "Training", "Predicting")
+    ), running
     # The new predictions reach the page: a bar chart and last-retrain figures.
     page.wait_for_function("document.querySelectorAll('#top3 .top').length === 3")
     page.wait_for_function("document.getElementById('last-retrain').textContent.includes('labels')")
@@ -294,12 +314,16 @@ def test_retrain_shows_progress_and_completes(
     # Below VIDSORT_LOW_CONFIDENCE: warning colour and a label, on the folder and the panel.
     confidence = api_json(page, live_server, f"/api/videos/{current_id(page)}")["confidence"]
     assert confidence < 0.99
-    assert page.is_visible("#prediction.low") and "Uncertain (below 99 %)" in page.inner_text("#prediction")
+    assert page.is_visible("#prediction.low") and "Uncertain (below 99 %)" in page.inner_text(
+        "#prediction"
+    )
     assert page.is_visible("#folders .folder.predicted.low")
     assert page.js_errors == []
 
 
-def test_a_broken_video_shows_its_reason(real_services, make_demo, settings, live_server, browser_page, browser_user):
+def test_a_broken_video_shows_its_reason(
+    real_services, make_demo, settings, live_server, browser_page, browser_user
+):
     from labeling.services.scan import library_get_or_create, library_scan
 
     settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
@@ -337,8 +361,10 @@ def test_a_broken_video_shows_its_reason(real_services, make_demo, settings, liv
     page.keyboard.press("1")
     page.wait_for_function(f"document.getElementById('player').dataset.video !== '{unreadable.pk}'")
     wait_until(
-        lambda: (root / folder1.name / unreadable.filename).exists()
-        and not (root / unreadable.filename).exists(),
+        lambda: (
+            (root / folder1.name / unreadable.filename).exists()
+            and not (root / unreadable.filename).exists()
+        ),
         message="the unreadable file filed into folder 1",
     )
     wait_until(
@@ -354,7 +380,9 @@ def swipe(page, *, dy: int) -> None:
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     cdp = page.context.new_cdp_session(page)
     try:
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
+        )
         for step in range(1, 6):
             point = {"x": x, "y": y + dy * step / 5}
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
@@ -363,7 +391,9 @@ def swipe(page, *, dy: int) -> None:
         cdp.detach()
 
 
-def test_swiping_and_tapping_on_a_phone(real_services, demo_library, live_server, phone_page, browser_user):
+def test_swiping_and_tapping_on_a_phone(
+    real_services, demo_library, live_server, phone_page, browser_user
+):
     page, root = phone_page, demo_library
     login(page, live_server)
     page.wait_for_function(PLAYING)
@@ -384,12 +414,16 @@ def test_swiping_and_tapping_on_a_phone(real_services, demo_library, live_server
     folder = Folder.objects.get(key=1)
     page.tap("#folders .folder[data-key='1']")
     assert wait_for_next(page, first) not in (-1, first)
-    wait_until(lambda: (root / folder.name / video.filename).exists(), message="the tapped sort on disk")
+    wait_until(
+        lambda: (root / folder.name / video.filename).exists(), message="the tapped sort on disk"
+    )
     assert not (root / video.filename).exists()
     assert page.js_errors == []
 
 
-def test_login_gallery_and_moving_out(real_services, demo_library, live_server, browser_page, browser_user):
+def test_login_gallery_and_moving_out(
+    real_services, demo_library, live_server, browser_page, browser_user
+):
     page, root = browser_page, demo_library
     page.goto(f"{live_server.url}/")
     assert page.url.startswith(f"{live_server.url}/login/")
@@ -408,14 +442,20 @@ def test_login_gallery_and_moving_out(real_services, demo_library, live_server, 
     )
     page.reload()
     assert page.eval_on_selector("#order", "s => s.value") == "filename"
-    first = sorted(Video.objects.filter(folder__isnull=True, status="ok"), key=lambda v: v.filename)[0]
+    first = sorted(
+        Video.objects.filter(folder__isnull=True, status="ok"), key=lambda v: v.filename
+    )[0]
     page.wait_for_function(f"document.getElementById('player').dataset.video === '{first.pk}'")
 
     # A sort the server refuses: a visible message, and the video comes back.
-    page.route("**/api/sort", lambda route: route.fulfill(
-        status=409, content_type="application/json",
-        body='{"error": "conflict", "detail": "it was moved meanwhile"}',
-    ))
+    page.route(
+        "**/api/sort",
+        lambda route: route.fulfill(
+            status=409,
+            content_type="application/json",
+            body='{"error": "conflict", "detail": "it was moved meanwhile"}',
+        ),
+    )
     page.keyboard.press("1")
     page.wait_for_selector(".toast.error")
     assert "it was moved meanwhile" in page.inner_text(".toast.error")
@@ -431,7 +471,9 @@ def test_login_gallery_and_moving_out(real_services, demo_library, live_server, 
     card = page.locator("#grid .card").first
     video = Video.objects.get(pk=int(card.get_attribute("data-video")))
     card.locator(".poster").hover()
-    page.wait_for_function("() => [...document.querySelectorAll('#grid video')].some(v => !v.paused)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#grid video')].some(v => !v.paused)"
+    )
     card.locator("select").select_option("unsorted")
     page.wait_for_selector("#grid .card.moved")
     wait_until(lambda: (root / video.filename).exists(), message="the move out of the folder")
@@ -459,7 +501,9 @@ def test_folders_are_created_and_renamed_from_the_page(
     page.keyboard.press("7")
     wait_for_next(page, first)
     video = Video.objects.get(pk=first)
-    wait_until(lambda: (demo_library / "cats" / video.filename).exists(), message="the move into cats")
+    wait_until(
+        lambda: (demo_library / "cats" / video.filename).exists(), message="the move into cats"
+    )
 
     # Rename it and edit its prompts: the directory follows, the video stays inside.
     page.click("#folders li:has(.folder[data-key='7']) .edit")
@@ -470,7 +514,9 @@ def test_folders_are_created_and_renamed_from_the_page(
     page.wait_for_function(
         "document.querySelector(\"#folders .folder[data-key='7']\").textContent.includes('kittens')"
     )
-    assert (demo_library / "kittens" / video.filename).exists() and not (demo_library / "cats").exists()
+    assert (demo_library / "kittens" / video.filename).exists() and not (
+        demo_library / "cats"
+    ).exists()
     folder = Folder.objects.get(key=7)
     assert folder.name == "kittens" and folder.prompts == ["a kitten"]
     assert page.js_errors == []

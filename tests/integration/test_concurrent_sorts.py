@@ -153,7 +153,9 @@ def test_eight_clients_sorting_200_videos_at_random_lose_nothing(real_services, 
                 target = rng.choice(folder_ids)
                 folder = Folder.objects.get(pk=target) if target else None
                 try:
-                    outcome = "moved" if video_sort(video=video, folder=folder, wait=5).moved else "noop"
+                    outcome = (
+                        "moved" if video_sort(video=video, folder=folder, wait=5).moved else "noop"
+                    )
                 except SortConflict:
                     outcome = "conflict"
                 with lock:

@@ -52,7 +52,9 @@ def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
-    pytest.fail(f"{url} did not answer within {timeout} s: {log.read_text() if log.exists() else ''}")
+    pytest.fail(
+        f"{url} did not answer within {timeout} s: {log.read_text() if log.exists() else ''}"
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -87,8 +89,14 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect()
         )
 
-    def request(self, path: str, *, method: str = "GET", data: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Answer:
+    def request(
+        self,
+        path: str,
+        *,
+        method: str = "GET",
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         request = urllib.request.Request(
             self.base + path, data=data, method=method, headers=headers or {}
         )
@@ -103,13 +111,21 @@ class Browser:
         assert page.status == 200, page.body[:500]
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body).group(1)
         form = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": token.decode(), "username": username,
-             "password": password, "next": "/"}
+            {
+                "csrfmiddlewaretoken": token.decode(),
+                "username": username,
+                "password": password,
+                "next": "/",
+            }
         ).encode()
         answer = self.request(
-            "/admin/login/", method="POST", data=form,
-            headers={"Content-Type": "application/x-www-form-urlencoded",
-                     "Referer": self.base + "/admin/login/"},
+            "/admin/login/",
+            method="POST",
+            data=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Referer": self.base + "/admin/login/",
+            },
         )
         assert answer.status == 302, answer.body[:2000]
         assert any(cookie.name == "sessionid" for cookie in self.cookies)
@@ -135,7 +151,9 @@ ODD_NAME = "soccer/goal of the year é#?.webm"
 
 
 @pytest.fixture(scope="module")
-def servers(real_services, django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Servers]:
+def servers(
+    real_services, django_db_setup, django_db_blocker, tmp_path_factory
+) -> Iterator[Servers]:
     """gunicorn and nginx, started once for the module, on the test database."""
     nginx = nginx_binary()
     if nginx is None:
@@ -174,28 +192,63 @@ def servers(real_services, django_db_setup, django_db_blocker, tmp_path_factory)
         "PYTHONUNBUFFERED": "1",
     }
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "vidsort_site.wsgi", "--bind",
-         f"127.0.0.1:{gunicorn_port}", "--worker-class", "gthread", "--workers", "1",
-         "--threads", "4", "--access-logfile", "-", "--error-logfile", "-"],
-        cwd=REPO, env=env, stdout=gunicorn_log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True, preexec_fn=_die_with_parent,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "vidsort_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{gunicorn_port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "-",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=gunicorn_log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     nginx_dir = tmp_path / "nginx"
     nginx_dir.mkdir()
     config = render_nginx_config(
-        nginx_dir, port=nginx_port, upstream=f"127.0.0.1:{gunicorn_port}",
-        static_root=nginx_static, library_root=library_root, accel_prefix=ACCEL_PREFIX,
+        nginx_dir,
+        port=nginx_port,
+        upstream=f"127.0.0.1:{gunicorn_port}",
+        static_root=nginx_static,
+        library_root=library_root,
+        accel_prefix=ACCEL_PREFIX,
     )
     nginx_process = subprocess.Popen(
-        [nginx, "-p", str(nginx_dir), "-c", str(config), "-e", str(nginx_dir / "error.log"),
-         "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL, stderr=(nginx_dir / "stderr.log").open("wb"),
-        start_new_session=True, preexec_fn=_die_with_parent,
+        [
+            nginx,
+            "-p",
+            str(nginx_dir),
+            "-c",
+            str(config),
+            "-e",
+            str(nginx_dir / "error.log"),
+            "-g",
+            "daemon off;",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(nginx_dir / "stderr.log").open("wb"),
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     try:
         wait_for_http(f"http://127.0.0.1:{gunicorn_port}/healthz", gunicorn, gunicorn_log, 60)
-        wait_for_http(f"http://127.0.0.1:{nginx_port}/.nginx-health", nginx_process,
-                      nginx_dir / "error.log")
+        wait_for_http(
+            f"http://127.0.0.1:{nginx_port}/.nginx-health", nginx_process, nginx_dir / "error.log"
+        )
         yield Servers(
             base=f"http://127.0.0.1:{nginx_port}",
             gunicorn_base=f"http://127.0.0.1:{gunicorn_port}",
@@ -216,8 +269,11 @@ def stack(servers: Servers, django_user_model) -> Stack:
     # is_staff: LOGIN_URL is still the admin login, which only lets staff in.
     django_user_model.objects.create_user(username="watcher", password=PASSWORD, is_staff=True)
     return Stack(
-        base=servers.base, gunicorn_base=servers.gunicorn_base,
-        video=video, odd_video=odd, escaping_video=escaping,
+        base=servers.base,
+        gunicorn_base=servers.gunicorn_base,
+        video=video,
+        odd_video=odd,
+        escaping_video=escaping,
     )
 
 

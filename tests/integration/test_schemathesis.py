@@ -46,9 +46,7 @@ def demo_library(real_services, make_demo, settings_override):
 
 
 def _has_inputs(operation) -> bool:
-    return bool(
-        len(operation.path_parameters) or len(operation.query) or len(operation.body)
-    )
+    return bool(len(operation.path_parameters) or len(operation.query) or len(operation.body))
 
 
 @pytest.fixture
@@ -73,8 +71,10 @@ def test_every_operation_answers_without_5xx_and_as_documented(demo_library, tok
     headers = {"Authorization": f"Token {token}"}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application, headers=headers)
     checks = [
-        schemathesis.checks.not_a_server_error, status_code_conformance,
-        content_type_conformance, response_schema_conformance,
+        schemathesis.checks.not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
     ]
     failures: list[str] = []
     operations = 0
@@ -84,7 +84,10 @@ def test_every_operation_answers_without_5xx_and_as_documented(demo_library, tok
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @settings(
-                max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
+                max_examples=MAX_EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
                 phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck),
             )

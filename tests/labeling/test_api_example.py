@@ -33,8 +33,13 @@ def predicted(make_demo, settings):
         confidence = [0.99, 0.95, 0.97][i] if i < 3 else 0.5 + i / 200
         folder = folders[i % len(folders)]
         Prediction.objects.create(
-            video=video, classifier_version=1, folder=folder, confidence=confidence, margin=0.1,
-            entropy=0.5, source="trained",
+            video=video,
+            classifier_version=1,
+            folder=folder,
+            confidence=confidence,
+            margin=0.1,
+            entropy=0.5,
+            source="trained",
             top=[{"folder_id": folder.pk, "folder": folder.name, "probability": confidence}],
         )
         if confidence >= 0.95:
@@ -45,7 +50,9 @@ def predicted(make_demo, settings):
 def _run(live_server, token: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--url", live_server.url, "--token", token, *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -31,9 +31,20 @@ def test_schema_is_served_to_users_with_the_error_shape(api):
     assert response.status_code == 200
     schema = response.json()
     paths = schema["paths"]
-    for path in ["/api/videos/", "/api/videos/{video_id}/", "/api/folders/", "/api/sort/",
-                 "/api/retrain/", "/api/retrain/status/", "/api/search/", "/api/export/events/",
-                 "/api/export/labels/", "/api/undo/", "/api/autofile/", "/api/stats/"]:
+    for path in [
+        "/api/videos/",
+        "/api/videos/{video_id}/",
+        "/api/folders/",
+        "/api/sort/",
+        "/api/retrain/",
+        "/api/retrain/status/",
+        "/api/search/",
+        "/api/export/events/",
+        "/api/export/labels/",
+        "/api/undo/",
+        "/api/autofile/",
+        "/api/stats/",
+    ]:
         assert path in paths, path
     assert schema["components"]["schemas"]["Error"]["required"] == ["error", "detail"]
     search = paths["/api/search/"]["get"]

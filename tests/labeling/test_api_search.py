@@ -50,15 +50,23 @@ def vectors(library, model_id) -> dict[int, np.ndarray]:
     out = {}
     for i in range(41):
         video = Video.objects.create(
-            library=library, path=f"v{i:03}.mp4" if i >= 10 else f"cats/v{i:03}.mp4",
-            filename=f"v{i:03}.mp4", content_hash=f"h{i}", folder=cats if i < 10 else None,
+            library=library,
+            path=f"v{i:03}.mp4" if i >= 10 else f"cats/v{i:03}.mp4",
+            filename=f"v{i:03}.mp4",
+            content_hash=f"h{i}",
+            folder=cats if i < 10 else None,
         )
         if i == 40:
             continue
         vector = _unit(rng.normal(size=DIM))
         Embedding.objects.create(
-            video=video, model_id=model_id, content_hash=video.content_hash, dim=DIM,
-            vector=pack_vector(vector), frame_vectors=pack_vector(vector[None]), frame_times=[0.0],
+            video=video,
+            model_id=model_id,
+            content_hash=video.content_hash,
+            dim=DIM,
+            vector=pack_vector(vector),
+            frame_vectors=pack_vector(vector[None]),
+            frame_times=[0.0],
         )
         out[video.pk] = vector
     return out
@@ -71,7 +79,9 @@ def api(db) -> APIClient:
     return client
 
 
-def _expected(vectors: dict[int, np.ndarray], query: np.ndarray, exclude: int | None = None) -> list[int]:
+def _expected(
+    vectors: dict[int, np.ndarray], query: np.ndarray, exclude: int | None = None
+) -> list[int]:
     scored = [(-float(v @ query), pk) for pk, v in vectors.items() if pk != exclude]
     return [pk for _, pk in sorted(scored)]
 
@@ -83,7 +93,9 @@ def test_anonymous_is_refused(library):
 def test_like_ranks_by_cosine_similarity_and_leaves_out_the_video_itself(api, vectors):
     first = next(iter(vectors))
     body = api.get("/api/search", {"like": first, "limit": 5}).json()
-    assert [r["id"] for r in body["results"]] == _expected(vectors, vectors[first], exclude=first)[:5]
+    assert [r["id"] for r in body["results"]] == _expected(vectors, vectors[first], exclude=first)[
+        :5
+    ]
     assert body["searched"] == 40 and body["count"] == 5 and body["like"] == first
     top = body["results"][0]
     assert top["score"] == pytest.approx(float(vectors[top["id"]] @ vectors[first]), abs=1e-5)
@@ -104,7 +116,10 @@ def test_text_search_is_refused_with_random_weights(api, vectors):
     assert response.status_code == 422
     body = response.json()
     assert body["error"] == "unprocessable"
-    assert "text search needs a CLIP model with pretrained weights; vidsort-tiny has none" in body["detail"]
+    assert (
+        "text search needs a CLIP model with pretrained weights; vidsort-tiny has none"
+        in body["detail"]
+    )
 
 
 def test_text_search_ranks_by_the_encoded_text(api, library, model_id, settings):
@@ -115,17 +130,25 @@ def test_text_search_ranks_by_the_encoded_text(api, library, model_id, settings)
     rng = np.random.default_rng(5)
     stored = {}
     for i in range(12):
-        video = Video.objects.create(library=library, path=f"t{i}.mp4", filename=f"t{i}.mp4", content_hash=f"t{i}")
+        video = Video.objects.create(
+            library=library, path=f"t{i}.mp4", filename=f"t{i}.mp4", content_hash=f"t{i}"
+        )
         vector = _unit(rng.normal(size=encoder.embed_dim))
         Embedding.objects.create(
-            video=video, model_id=encoder.model_id, content_hash=video.content_hash,
-            dim=encoder.embed_dim, vector=pack_vector(vector), frame_vectors=pack_vector(vector[None]),
+            video=video,
+            model_id=encoder.model_id,
+            content_hash=video.content_hash,
+            dim=encoder.embed_dim,
+            vector=pack_vector(vector),
+            frame_vectors=pack_vector(vector[None]),
         )
         stored[video.pk] = vector
     query = encoder.encode_text(["a red ball"])[0]
     # The short-sequence query encoding equals the full 77-token one.
     for text in ["a red ball", "x", "a much longer query about several things " * 3]:
-        assert np.allclose(search.encode_query(encoder, text), encoder.encode_text([text])[0], atol=1e-5)
+        assert np.allclose(
+            search.encode_query(encoder, text), encoder.encode_text([text])[0], atol=1e-5
+        )
     body = api.get("/api/search", {"q": "a red ball", "limit": 4}).json()
     assert body["query"] == "a red ball" and body["model_id"] == encoder.model_id
     assert [r["id"] for r in body["results"]] == _expected(stored, query)[:4]
@@ -134,10 +157,16 @@ def test_text_search_ranks_by_the_encoded_text(api, library, model_id, settings)
 def test_the_matrix_follows_new_and_deleted_embeddings(api, vectors, library, model_id):
     first = next(iter(vectors))
     assert api.get("/api/search", {"like": first}).json()["searched"] == 40
-    twin = Video.objects.create(library=library, path="twin.mp4", filename="twin.mp4", content_hash="tw")
+    twin = Video.objects.create(
+        library=library, path="twin.mp4", filename="twin.mp4", content_hash="tw"
+    )
     Embedding.objects.create(
-        video=twin, model_id=model_id, content_hash="tw", dim=DIM,
-        vector=pack_vector(vectors[first]), frame_vectors=pack_vector(vectors[first][None]),
+        video=twin,
+        model_id=model_id,
+        content_hash="tw",
+        dim=DIM,
+        vector=pack_vector(vectors[first]),
+        frame_vectors=pack_vector(vectors[first][None]),
     )
     body = api.get("/api/search", {"like": first, "limit": 1}).json()
     assert body["searched"] == 41 and body["results"][0]["id"] == twin.pk
@@ -159,10 +188,17 @@ def test_missing_and_changed_files_are_left_out(api, vectors):
 def test_bad_input_is_a_400_or_404_or_422(api, vectors):
     no_embedding = Video.objects.get(filename="v040.mp4")
     cases = [
-        ({}, 400), ({"q": "x", "like": 1}, 400), ({"like": "abc"}, 400), ({"like": 0}, 400),
-        ({"like": 1, "limit": 0}, 400), ({"like": 1, "limit": 101}, 400), ({"q": "x" * 301}, 400),
-        ({"like": 1, "folder": "../x"}, 400), ({"q": "   "}, 400),
-        ({"like": 999999}, 404), ({"like": 99999999999999999999}, 400),
+        ({}, 400),
+        ({"q": "x", "like": 1}, 400),
+        ({"like": "abc"}, 400),
+        ({"like": 0}, 400),
+        ({"like": 1, "limit": 0}, 400),
+        ({"like": 1, "limit": 101}, 400),
+        ({"q": "x" * 301}, 400),
+        ({"like": 1, "folder": "../x"}, 400),
+        ({"q": "   "}, 400),
+        ({"like": 999999}, 404),
+        ({"like": 99999999999999999999}, 400),
         ({"like": no_embedding.pk}, 422),
     ]
     for params, expected in cases:
@@ -172,10 +208,16 @@ def test_bad_input_is_a_400_or_404_or_422(api, vectors):
 
 
 def test_an_empty_library_answers_no_results(api, library, model_id):
-    video = Video.objects.create(library=library, path="only.mp4", filename="only.mp4", content_hash="o")
+    video = Video.objects.create(
+        library=library, path="only.mp4", filename="only.mp4", content_hash="o"
+    )
     vector = _unit(np.ones(DIM))
     Embedding.objects.create(
-        video=video, model_id=model_id, content_hash="o", dim=DIM, vector=pack_vector(vector),
+        video=video,
+        model_id=model_id,
+        content_hash="o",
+        dim=DIM,
+        vector=pack_vector(vector),
         frame_vectors=pack_vector(vector[None]),
     )
     body = api.get("/api/search", {"like": video.pk}).json()

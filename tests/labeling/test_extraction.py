@@ -35,7 +35,9 @@ def library(make_demo):
 
 def pending(library) -> list[int]:
     model_id = encoder_get().model_id
-    return list(videos_needing_embeddings(library=library, model_id=model_id).values_list("pk", flat=True))
+    return list(
+        videos_needing_embeddings(library=library, model_id=model_id).values_list("pk", flat=True)
+    )
 
 
 def test_extraction_is_incremental_and_survives_moves(library):
@@ -82,7 +84,9 @@ def test_a_changed_file_is_extracted_again(library):
     report = embeddings_extract(video_ids=[a.pk], workers=0)
     # Same content as b, already embedded: copied from the twin, not decoded again.
     assert (report.copied, report.extracted) == (1, 0)
-    assert bytes(Embedding.objects.get(video=a).vector) == bytes(Embedding.objects.get(video=b).vector)
+    assert bytes(Embedding.objects.get(video=a).vector) == bytes(
+        Embedding.objects.get(video=b).vector
+    )
 
 
 def test_stored_vectors_are_unit_length_with_frames_and_times(library, settings):

@@ -61,8 +61,10 @@ def dogs() -> Folder:
 class TestInProcessFaults:
     def test_a_cross_device_move_copies_verifies_then_unlinks(self, lib, library_dir):
         seen: list[int] = []
-        with mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link), \
-                mock.patch.object(sorting, "STEP_HOOK", seen.append):
+        with (
+            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link),
+            mock.patch.object(sorting, "STEP_HOOK", seen.append),
+        ):
             result = video_sort(video=the_video(), folder=dogs())
         assert result.moved and seen == [1, 2, 3, 4, 5, 6, 7]
         assert MoveIntent.objects.get().tmp_path.startswith("dogs/.vidsort-")
@@ -74,9 +76,11 @@ class TestInProcessFaults:
             target.write(source.read(1000))
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        with mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link), \
-                mock.patch.object(sorting, "_copy_bytes", half_then_full), \
-                pytest.raises(SortFailed, match="No space left"):
+        with (
+            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link),
+            mock.patch.object(sorting, "_copy_bytes", half_then_full),
+            pytest.raises(SortFailed, match="No space left"),
+        ):
             video_sort(video=the_video(), folder=dogs())
         intent = MoveIntent.objects.get()
         assert intent.state == "failed" and "ENOSPC" in intent.error
@@ -84,16 +88,24 @@ class TestInProcessFaults:
         assert_safe(lib, FILES)
 
     def test_eio_on_fsync_of_the_copy_leaves_the_original(self, lib):
-        with mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link), \
-                mock.patch("labeling.services.sorting.os.fsync", side_effect=OSError(errno.EIO, "I/O error")), \
-                pytest.raises(SortFailed, match="I/O error"):
+        with (
+            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link),
+            mock.patch(
+                "labeling.services.sorting.os.fsync", side_effect=OSError(errno.EIO, "I/O error")
+            ),
+            pytest.raises(SortFailed, match="I/O error"),
+        ):
             video_sort(video=the_video(), folder=dogs())
         assert MoveIntent.objects.get().state == "failed"
         assert_safe(lib, FILES)
 
     def test_eio_on_fsync_of_the_folder_undoes_the_link(self, lib, library_dir):
-        with mock.patch("labeling.services.sorting.os.fsync", side_effect=OSError(errno.EIO, "I/O error")), \
-                pytest.raises(SortFailed):
+        with (
+            mock.patch(
+                "labeling.services.sorting.os.fsync", side_effect=OSError(errno.EIO, "I/O error")
+            ),
+            pytest.raises(SortFailed),
+        ):
             video_sort(video=the_video(), folder=dogs())
         assert (library_dir / "clip.mp4").exists() and not (library_dir / "dogs/clip.mp4").exists()
         assert_safe(lib, FILES)
@@ -107,9 +119,11 @@ class TestInProcessFaults:
             return real_fsync(fd)
 
         real_fsync = os.fsync
-        with mock.patch("labeling.services.sorting.os.link", side_effect=exdev_then_no_links), \
-                mock.patch("labeling.services.sorting.os.fsync", side_effect=fsync), \
-                pytest.raises(SortFailed, match="I/O error"):
+        with (
+            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_then_no_links),
+            mock.patch("labeling.services.sorting.os.fsync", side_effect=fsync),
+            pytest.raises(SortFailed, match="I/O error"),
+        ):
             video_sort(video=the_video(), folder=dogs())
         assert MoveIntent.objects.get().state == "failed"
         assert the_video().path == "clip.mp4" and not LabelEvent.objects.exists()
@@ -127,8 +141,12 @@ class TestInProcessFaults:
                 raise OSError(errno.EXDEV, "Invalid cross-device link")
             return real_rename(src, dst)
 
-        with mock.patch("labeling.services.sorting.os.link", side_effect=OSError(errno.EPERM, "no links")), \
-                mock.patch("labeling.services.sorting.os.rename", side_effect=rename):
+        with (
+            mock.patch(
+                "labeling.services.sorting.os.link", side_effect=OSError(errno.EPERM, "no links")
+            ),
+            mock.patch("labeling.services.sorting.os.rename", side_effect=rename),
+        ):
             result = video_sort(video=the_video(), folder=dogs())
         assert result.moved and not result.renamed
         assert sorted(os.listdir(library_dir / "dogs")) == ["clip.mp4"]
@@ -136,8 +154,14 @@ class TestInProcessFaults:
         assert_safe(lib, FILES)
 
     def test_a_database_error_after_the_move_is_finished_by_reconcile(self, lib, library_dir):
-        with mock.patch.object(LabelEvent.objects, "create", side_effect=DatabaseError("server closed the connection")), \
-                pytest.raises(SortIncomplete, match="reconcile"):
+        with (
+            mock.patch.object(
+                LabelEvent.objects,
+                "create",
+                side_effect=DatabaseError("server closed the connection"),
+            ),
+            pytest.raises(SortIncomplete, match="reconcile"),
+        ):
             video_sort(video=the_video(), folder=dogs())
         assert (library_dir / "dogs/clip.mp4").exists()
         assert MoveIntent.objects.get().state == "pending"
@@ -171,10 +195,25 @@ print("survived")
 """
 
 # step -> where the file is after reconcile
-SAME_DEVICE = {1: "clip.mp4", 2: "clip.mp4", 4: "dogs/clip.mp4", 6: "dogs/clip.mp4", 7: "dogs/clip.mp4"}
-CROSS_DEVICE = {1: "clip.mp4", 2: "clip.mp4", 3: "clip.mp4", 4: "clip.mp4", 5: "clip.mp4",
-                6: "dogs/clip.mp4", 7: "dogs/clip.mp4"}
-CASES = [("same", s, p) for s, p in SAME_DEVICE.items()] + [("cross", s, p) for s, p in CROSS_DEVICE.items()]
+SAME_DEVICE = {
+    1: "clip.mp4",
+    2: "clip.mp4",
+    4: "dogs/clip.mp4",
+    6: "dogs/clip.mp4",
+    7: "dogs/clip.mp4",
+}
+CROSS_DEVICE = {
+    1: "clip.mp4",
+    2: "clip.mp4",
+    3: "clip.mp4",
+    4: "clip.mp4",
+    5: "clip.mp4",
+    6: "dogs/clip.mp4",
+    7: "dogs/clip.mp4",
+}
+CASES = [("same", s, p) for s, p in SAME_DEVICE.items()] + [
+    ("cross", s, p) for s, p in CROSS_DEVICE.items()
+]
 
 
 @pytest.fixture
@@ -188,17 +227,19 @@ def shared_database(db) -> None:
 
     if connection.vendor == "postgresql":
         return
-    message = (
-        "the SIGKILL tests need PostgreSQL (set DATABASE_URL=postgres://postgres@127.0.0.1:5432/vidsort)"
-    )
+    message = "the SIGKILL tests need PostgreSQL (set DATABASE_URL=postgres://postgres@127.0.0.1:5432/vidsort)"
     if IN_CI:
         pytest.fail(message + " (CI=true: missing services fail the run)", pytrace=False)
     pytest.skip(message)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("device", "step", "final"), CASES, ids=[f"{d}-step{s}" for d, s, _ in CASES])
-def test_sigkill_at_each_step_then_reconcile(shared_database, lib, library_dir, device, step, final):
+@pytest.mark.parametrize(
+    ("device", "step", "final"), CASES, ids=[f"{d}-step{s}" for d, s, _ in CASES]
+)
+def test_sigkill_at_each_step_then_reconcile(
+    shared_database, lib, library_dir, device, step, final
+):
     video = the_video()
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "vidsort_site.settings",
@@ -209,7 +250,11 @@ def test_sigkill_at_each_step_then_reconcile(shared_database, lib, library_dir, 
     }
     proc = subprocess.run(
         [sys.executable, "-c", KILLER, str(video.pk), str(dogs().pk)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     intent = MoveIntent.objects.get()

@@ -66,7 +66,11 @@ def test_one_prediction_per_video_and_classifier_version(library):
 
     def make(version: int = 1):
         return Prediction.objects.create(
-            video=v, classifier_version=version, confidence=0.5, margin=0.1, entropy=1.0,
+            video=v,
+            classifier_version=version,
+            confidence=0.5,
+            margin=0.1,
+            entropy=1.0,
             source="trained",
         )
 
@@ -85,7 +89,9 @@ def test_only_one_active_job_per_kind(library):
 def test_only_one_active_classifier(library):
     Classifier.objects.create(library=library, version=1, model_id="m", is_active=True, blob=b"")
     assert refused(
-        lambda: Classifier.objects.create(library=library, version=2, model_id="m", is_active=True, blob=b"")
+        lambda: Classifier.objects.create(
+            library=library, version=2, model_id="m", is_active=True, blob=b""
+        )
     )
     assert refused(
         lambda: Classifier.objects.create(library=library, version=1, model_id="m", blob=b"")

@@ -24,22 +24,67 @@ from labeling.services.scan import library_get_or_create
 from labeling.services.sorting import SortError, folder_resolve, video_resolve, video_sort
 
 HOSTILE = [
-    "../../etc/passwd", "..%2f..%2fetc", "..%2f", "..\\x.mp4", "/etc/passwd", "/", "a\x00b",
-    "x" * 300, "é" * 200, ".", "..", "", " ", "name.", "name ", " name", "a/../../b",
-    "./a", "a//b", "C:\\Windows", "\\\\server\\share", "~", "~/x", "$HOME", "a\nb", "\x7f",
-    unicodedata.normalize("NFD", "café"), unicodedata.normalize("NFC", "café"), "cats/../..",
-    "cats/./x.mp4", "%2e%2e/x", "\u202e.mp4", "CON", "a" * 100, "a" * 101, "\ufeff",
-    "x" * 300 + ".mp4", "name..", "name. ", "..\\..\\x.mp4", "escape", "escape/passwd",
-    "escape/../library/x", unicodedata.normalize("NFD", "é.mp4"), "\x00", "a/\x00",
+    "../../etc/passwd",
+    "..%2f..%2fetc",
+    "..%2f",
+    "..\\x.mp4",
+    "/etc/passwd",
+    "/",
+    "a\x00b",
+    "x" * 300,
+    "é" * 200,
+    ".",
+    "..",
+    "",
+    " ",
+    "name.",
+    "name ",
+    " name",
+    "a/../../b",
+    "./a",
+    "a//b",
+    "C:\\Windows",
+    "\\\\server\\share",
+    "~",
+    "~/x",
+    "$HOME",
+    "a\nb",
+    "\x7f",
+    unicodedata.normalize("NFD", "café"),
+    unicodedata.normalize("NFC", "café"),
+    "cats/../..",
+    "cats/./x.mp4",
+    "%2e%2e/x",
+    "\u202e.mp4",
+    "CON",
+    "a" * 100,
+    "a" * 101,
+    "\ufeff",
+    "x" * 300 + ".mp4",
+    "name..",
+    "name. ",
+    "..\\..\\x.mp4",
+    "escape",
+    "escape/passwd",
+    "escape/../library/x",
+    unicodedata.normalize("NFD", "é.mp4"),
+    "\x00",
+    "a/\x00",
 ]
 HOSTILE_IDS = [ascii(name)[:40] for name in HOSTILE]
 names = st.one_of(
     st.sampled_from(HOSTILE),
     st.text(max_size=40),
-    st.lists(st.sampled_from(["..", ".", "a", "/", "\\", "\x00", "%2f", "é", " "]), max_size=8).map("".join),
+    st.lists(st.sampled_from(["..", ".", "a", "/", "\\", "\x00", "%2f", "é", " "]), max_size=8).map(
+        "".join
+    ),
 )
-quick = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-slow = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+quick = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+slow = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def snapshot(path: Path) -> dict[str, bytes | None]:
@@ -178,7 +223,9 @@ def check_folder_create_and_sort(sandbox, name):
         except SortError:
             pass
         else:
-            assert os.path.realpath(root / result.video.path).startswith(os.path.realpath(root) + os.sep)
+            assert os.path.realpath(root / result.video.path).startswith(
+                os.path.realpath(root) + os.sep
+            )
             back = video_sort(video=result.video, folder=None)
             assert back.video.path == "clip.mp4" and clip.read_bytes() == b"clip"
     try:

@@ -28,9 +28,15 @@ def lib(library_dir):
 def open_intent(**extra) -> MoveIntent:
     video = Video.objects.get(path="clip.mp4")
     return MoveIntent.objects.create(
-        video=video, route="player", src_path="clip.mp4", dst_path="dogs/clip.mp4",
-        to_folder=Folder.objects.get(name="dogs"), size=len(DATA),
-        content_hash=video.content_hash, step="intent", **extra,
+        video=video,
+        route="player",
+        src_path="clip.mp4",
+        dst_path="dogs/clip.mp4",
+        to_folder=Folder.objects.get(name="dogs"),
+        size=len(DATA),
+        content_hash=video.content_hash,
+        step="intent",
+        **extra,
     )
 
 
@@ -104,7 +110,9 @@ def test_the_command_exits_nonzero_on_an_alert(lib, library_dir):
     (library_dir / "clip.mp4").unlink()
     err = StringIO()
     with pytest.raises(CommandError, match="ALERT"):
-        call_command("vidsort_reconcile", "--library", str(library_dir), stderr=err, stdout=StringIO())
+        call_command(
+            "vidsort_reconcile", "--library", str(library_dir), stderr=err, stdout=StringIO()
+        )
     assert "ALERT" in err.getvalue()
 
 

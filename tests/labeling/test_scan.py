@@ -58,7 +58,9 @@ def test_it_probes_metadata(library_dir, media, copy_video):
     assert bikes.codec == "h264" and bikes.fps == pytest.approx(25, rel=0.01)
     assert bikes.duration == pytest.approx(10.0, rel=0.01)
     assert bikes.duration == pytest.approx(bikes.frame_count / bikes.fps)
-    assert bikes.content_hash.startswith("s1:") and bikes.size == os.path.getsize(library_dir / "bikes.mp4")
+    assert bikes.content_hash.startswith("s1:") and bikes.size == os.path.getsize(
+        library_dir / "bikes.mp4"
+    )
     assert Video.objects.get(path="b.webm").codec == "vp90"
     assert Video.objects.get(path="c.mov").codec in {"hvc1", "hevc"}
     rotated = Video.objects.get(path="d.mp4")
@@ -99,7 +101,9 @@ def test_deeper_levels_belong_to_their_first_level_folder(library_dir, media, co
     assert list(Folder.objects.values_list("name", flat=True)) == ["soccer"]
 
 
-def test_symlinks_leaving_the_root_are_ignored_with_a_warning(library_dir, tmp_path, media, copy_video):
+def test_symlinks_leaving_the_root_are_ignored_with_a_warning(
+    library_dir, tmp_path, media, copy_video
+):
     outside = tmp_path / "outside"
     outside.mkdir()
     shutil.copyfile(media["h264.mp4"], outside / "secret.mp4")

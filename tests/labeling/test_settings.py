@@ -13,10 +13,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def load_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}
+    }
     return subprocess.run(
-        [sys.executable, "-c", "import vidsort_site.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import vidsort_site.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env=clean | {"VIDSORT_DATA_DIR": str(tmp_path / "data")} | env,
     )
 
@@ -34,7 +45,9 @@ def test_the_secret_key_is_kept_between_starts(tmp_path):
     env = os.environ | {"VIDSORT_DATA_DIR": str(tmp_path)}
     env.pop("SECRET_KEY", None)
     keys = {
-        subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True).stdout
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+        ).stdout
         for _ in range(2)
     }
     assert len(keys) == 1 and len(keys.pop().strip()) > 40
@@ -70,7 +83,10 @@ def test_a_library_that_is_a_file_is_refused(tmp_path):
 
 def test_postgres_and_redis_urls_are_accepted(tmp_path):
     result = load_settings(
-        tmp_path, DATABASE_URL="postgres://u@db:5432/v", CELERY_BROKER_URL="redis://r:6379/0", DEBUG="yes"
+        tmp_path,
+        DATABASE_URL="postgres://u@db:5432/v",
+        CELERY_BROKER_URL="redis://r:6379/0",
+        DEBUG="yes",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "django.db.backends.postgresql", "redis://r:6379/0"]

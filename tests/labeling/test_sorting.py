@@ -71,8 +71,13 @@ def make_library(root: Path, files: dict[str, bytes], folders: tuple[str, ...] =
             folder, _ = Folder.objects.get_or_create(library=library, name=rel.split("/")[0])
         st = path.stat()
         Video.objects.create(
-            library=library, path=rel, filename=os.path.basename(rel), folder=folder,
-            content_hash=content_hash(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
+            library=library,
+            path=rel,
+            filename=os.path.basename(rel),
+            folder=folder,
+            content_hash=content_hash(path),
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
         )
     return library
 
@@ -100,7 +105,10 @@ def assert_safe(library: Library, originals: dict[str, bytes]) -> None:
         counts[digest] = counts.get(digest, 0) + 1
     assert counts == wanted, f"disk {on_disk} does not hold each original exactly once"
     assert MoveIntent.objects.filter(state=MoveIntent.State.PENDING).count() == 0
-    rows = {v.path: v for v in Video.objects.filter(library=library).exclude(status=Video.Status.MISSING)}
+    rows = {
+        v.path: v
+        for v in Video.objects.filter(library=library).exclude(status=Video.Status.MISSING)
+    }
     assert set(rows) == set(on_disk), f"database {sorted(rows)} != disk {sorted(on_disk)}"
     for path, row in rows.items():
         folder_name = path.split("/")[0] if "/" in path else None
@@ -141,11 +149,20 @@ def test_it_moves_the_file_and_records_the_event(lib, library_dir, user):
     row = Video.objects.get(pk=result.video.pk)
     assert (row.path, row.filename, row.folder.name) == ("dogs/clip.mp4", "clip.mp4", "dogs")
     event = result.event
-    assert (event.user, event.route, event.from_folder, event.to_folder) == (user, "api", None, folder("dogs"))
+    assert (event.user, event.route, event.from_folder, event.to_folder) == (
+        user,
+        "api",
+        None,
+        folder("dogs"),
+    )
     assert (event.from_path, event.to_path, event.to_name) == ("clip.mp4", "dogs/clip.mp4", "dogs")
     intent = MoveIntent.objects.get()
     assert (intent.state, intent.step, intent.src_path, intent.dst_path) == (
-        "done", "done", "clip.mp4", "dogs/clip.mp4")
+        "done",
+        "done",
+        "clip.mp4",
+        "dogs/clip.mp4",
+    )
     assert_safe(lib, {"a": b"clip-bytes" * 10, "b": b"other", "c": b"tom"})
 
 
@@ -198,8 +215,13 @@ def test_a_unicode_equivalent_clash_is_detected(library_dir, user):
 
 
 def test_a_row_of_a_missing_file_keeps_its_name(lib, library_dir, user):
-    Video.objects.create(library=lib, path="dogs/clip.mp4", filename="clip.mp4",
-                         folder=folder("dogs"), status=Video.Status.MISSING)
+    Video.objects.create(
+        library=lib,
+        path="dogs/clip.mp4",
+        filename="clip.mp4",
+        folder=folder("dogs"),
+        status=Video.Status.MISSING,
+    )
     result = video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     assert result.video.path == "dogs/clip (2).mp4"
 
@@ -219,7 +241,9 @@ def test_a_name_taken_between_plan_and_link_gets_the_next_name(lib, library_dir,
 
 
 def test_without_hard_links_it_reserves_the_name_then_renames(lib, library_dir, user):
-    with mock.patch("labeling.services.sorting.os.link", side_effect=OSError(errno.EPERM, "no links")):
+    with mock.patch(
+        "labeling.services.sorting.os.link", side_effect=OSError(errno.EPERM, "no links")
+    ):
         result = video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     assert result.moved and (library_dir / "dogs/clip.mp4").read_bytes() == b"clip-bytes" * 10
     assert not (library_dir / "clip.mp4").exists()
@@ -231,13 +255,25 @@ def test_it_records_the_active_classifier_prediction(lib, user):
     Classifier.objects.create(library=lib, version=1, model_id="m", is_active=False)
     Classifier.objects.create(library=lib, version=2, model_id="m", is_active=True)
     for version, name, conf in [(1, "cats", 0.5), (2, "dogs", 0.81)]:
-        Prediction.objects.create(video=v, classifier_version=version, folder=folder(name),
-                                  confidence=conf, margin=0.1, entropy=0.2, source="trained")
+        Prediction.objects.create(
+            video=v,
+            classifier_version=version,
+            folder=folder(name),
+            confidence=conf,
+            margin=0.1,
+            entropy=0.2,
+            source="trained",
+        )
     event = video_sort(video=v, folder=folder("cats"), user=user).event
     assert (event.predicted_folder, event.predicted_confidence) == (folder("dogs"), 0.81)
     # What the player showed can be passed explicitly.
-    event = video_sort(video=video("other.mp4"), folder=folder("cats"), user=user,
-                       predicted_folder=folder("cats"), predicted_confidence=0.4).event
+    event = video_sort(
+        video=video("other.mp4"),
+        folder=folder("cats"),
+        user=user,
+        predicted_folder=folder("cats"),
+        predicted_confidence=0.4,
+    ).event
     assert (event.predicted_folder, event.predicted_confidence) == (folder("cats"), 0.4)
 
 
@@ -324,7 +360,9 @@ def test_undo_is_refused_when_the_file_changed(lib, library_dir, user):
     assert (library_dir / "dogs/clip.mp4").read_bytes() == b"re-encoded"
 
 
-def test_undo_is_refused_when_the_content_changed_behind_the_same_size_and_mtime(lib, library_dir, user):
+def test_undo_is_refused_when_the_content_changed_behind_the_same_size_and_mtime(
+    lib, library_dir, user
+):
     video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     path = library_dir / "dogs/clip.mp4"
     st = path.stat()
@@ -340,8 +378,12 @@ def test_an_undone_sort_no_longer_trains_the_model(lib, user):
 
     for row in Video.objects.filter(library=lib):
         Embedding.objects.create(
-            video=row, model_id="m", content_hash=row.content_hash, dim=2,
-            vector=pack_vector(np.array([1.0, 0.0])), frame_vectors=b"",
+            video=row,
+            model_id="m",
+            content_hash=row.content_hash,
+            dim=2,
+            vector=pack_vector(np.array([1.0, 0.0])),
+            frame_vectors=b"",
         )
     clip = video("clip.mp4")
     before, _, _ = labelled_embeddings(library=lib, model_id="m")
@@ -368,13 +410,16 @@ def test_undo_is_refused_when_moved_since_by_someone_else(lib, user):
 
 
 def test_bulk_reports_each_item(lib, library_dir, user):
-    outcomes = videos_sort_bulk(user=user, items=[
-        {"video": video("clip.mp4").pk, "folder": "dogs"},
-        {"video": 999999, "folder": "dogs"},
-        {"filename": "other.mp4", "folder": "nope"},
-        {"filename": "other.mp4", "folder": None},
-        {"video": video("cats/tom.mp4").pk},
-    ])
+    outcomes = videos_sort_bulk(
+        user=user,
+        items=[
+            {"video": video("clip.mp4").pk, "folder": "dogs"},
+            {"video": 999999, "folder": "dogs"},
+            {"filename": "other.mp4", "folder": "nope"},
+            {"filename": "other.mp4", "folder": None},
+            {"video": video("cats/tom.mp4").pk},
+        ],
+    )
     assert [o.ok for o in outcomes] == [True, False, False, True, False]
     assert [o.error for o in outcomes] == ["", "not_found", "not_found", "", "invalid"]
     assert outcomes[0].moved and outcomes[0].path == "dogs/clip.mp4"
@@ -385,12 +430,21 @@ def test_bulk_reports_each_item(lib, library_dir, user):
 def test_autofile_dry_run_then_real(lib, library_dir, user):
     Classifier.objects.create(library=lib, version=1, model_id="m", is_active=True)
     for path, name, conf in [("clip.mp4", "dogs", 0.97), ("other.mp4", "cats", 0.90)]:
-        Prediction.objects.create(video=video(path), classifier_version=1, folder=folder(name),
-                                  confidence=conf, margin=0.1, entropy=0.2, source="trained")
+        Prediction.objects.create(
+            video=video(path),
+            classifier_version=1,
+            folder=folder(name),
+            confidence=conf,
+            margin=0.1,
+            entropy=0.2,
+            source="trained",
+        )
     dry = videos_autofile(library=lib, user=user, threshold=0.95, dry_run=True)
     assert [(i.filename, i.folder, i.moved) for i in dry.items] == [("clip.mp4", "dogs", False)]
     assert (library_dir / "clip.mp4").exists() and not MoveIntent.objects.exists()
-    per = videos_autofile(library=lib, user=user, threshold=0.95, per_folder={"cats": 0.85}, dry_run=True)
+    per = videos_autofile(
+        library=lib, user=user, threshold=0.95, per_folder={"cats": 0.85}, dry_run=True
+    )
     assert {i.filename for i in per.items} == {"clip.mp4", "other.mp4"}
     real = videos_autofile(library=lib, user=user, threshold=0.95, per_folder={"cats": 0.85})
     assert real.success and real.moved == 2
@@ -402,8 +456,24 @@ def test_autofile_dry_run_then_real(lib, library_dir, user):
 # --- folders ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["", ".", "..", ".hidden", "a/b", "a\\b", "a\x00b", "tab\there",
-                                  "x" * 101, "trailing.", "trailing ", " leading", "é" * 128])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        ".",
+        "..",
+        ".hidden",
+        "a/b",
+        "a\\b",
+        "a\x00b",
+        "tab\there",
+        "x" * 101,
+        "trailing.",
+        "trailing ",
+        " leading",
+        "é" * 128,
+    ],
+)
 def test_bad_folder_names_are_refused(name):
     with pytest.raises(FolderNameInvalid):
         folder_name_validate(name=name)
@@ -430,8 +500,13 @@ def test_step_hook_sees_every_step_of_a_same_device_move(lib, user, monkeypatch)
     seen = []
     monkeypatch.setattr(sorting, "STEP_HOOK", seen.append)
     video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
-    assert seen == [sorting.STEP_INTENT, sorting.STEP_DIR, sorting.STEP_LINKED,
-                    sorting.STEP_SOURCE_REMOVED, sorting.STEP_DONE]
+    assert seen == [
+        sorting.STEP_INTENT,
+        sorting.STEP_DIR,
+        sorting.STEP_LINKED,
+        sorting.STEP_SOURCE_REMOVED,
+        sorting.STEP_DONE,
+    ]
 
 
 # --- admin -----------------------------------------------------------------------------
@@ -439,13 +514,24 @@ def test_step_hook_sees_every_step_of_a_same_device_move(lib, user, monkeypatch)
 
 def test_admin_autofile_actions(admin_client, lib, library_dir):
     Classifier.objects.create(library=lib, version=1, model_id="m", is_active=True)
-    Prediction.objects.create(video=video("clip.mp4"), classifier_version=1, folder=folder("dogs"),
-                              confidence=0.99, margin=0.5, entropy=0.1, source="trained")
+    Prediction.objects.create(
+        video=video("clip.mp4"),
+        classifier_version=1,
+        folder=folder("dogs"),
+        confidence=0.99,
+        margin=0.5,
+        entropy=0.1,
+        source="trained",
+    )
     url = "/admin/labeling/library/"
-    dry = admin_client.post(url, {"action": "autofile_dry_run", "_selected_action": [lib.pk]}, follow=True)
+    dry = admin_client.post(
+        url, {"action": "autofile_dry_run", "_selected_action": [lib.pk]}, follow=True
+    )
     assert "would move 1 video(s): clip.mp4 → dogs (0.99)" in dry.content.decode()
     assert (library_dir / "clip.mp4").exists()
-    real = admin_client.post(url, {"action": "autofile_now", "_selected_action": [lib.pk]}, follow=True)
+    real = admin_client.post(
+        url, {"action": "autofile_now", "_selected_action": [lib.pk]}, follow=True
+    )
     assert "moved 1 video(s)" in real.content.decode()
     assert (library_dir / "dogs/clip.mp4").exists()
     assert admin_client.get("/admin/labeling/moveintent/").status_code == 200

@@ -156,10 +156,27 @@ def test_several_ranges_get_the_whole_file(user_client, video, header):
 @pytest.mark.parametrize(
     "header",
     [
-        "", "bytes", "bytes=", "bytes=-", "bytes=--1", "bytes=0-1-2", "bytes=a-b", "=0-1",
-        "bytes=0x10-", "bytes=1e3-", "bytes=\u0663-\u0664", "bytes=0-1;q=1", "bytes=+1-2",
-        "bytes=" + "9" * 5000 + "-", "bytes=-" + "9" * 25, "bytes=1" + "0" * 18 + "-",
-        "bytes=0-" + "9" * 19, "\x00\x01\x02", "bytes=\x00-1", "é" * 300, "bytes=0-1," * 3000,
+        "",
+        "bytes",
+        "bytes=",
+        "bytes=-",
+        "bytes=--1",
+        "bytes=0-1-2",
+        "bytes=a-b",
+        "=0-1",
+        "bytes=0x10-",
+        "bytes=1e3-",
+        "bytes=\u0663-\u0664",
+        "bytes=0-1;q=1",
+        "bytes=+1-2",
+        "bytes=" + "9" * 5000 + "-",
+        "bytes=-" + "9" * 25,
+        "bytes=1" + "0" * 18 + "-",
+        "bytes=0-" + "9" * 19,
+        "\x00\x01\x02",
+        "bytes=\x00-1",
+        "é" * 300,
+        "bytes=0-1," * 3000,
         " BYTES = 0 - 9 ",
     ],
 )
@@ -243,9 +260,13 @@ def test_other_methods_are_refused(user_client, video):
 @pytest.mark.parametrize(
     ("name", "content_type"),
     [
-        ("a.mp4", "video/mp4"), ("b.MP4", "video/mp4"), ("c.webm", "video/webm"),
-        ("d.mov", "video/quicktime"), ("e.mkv", "video/x-matroska"),
-        ("f.m4v", "video/x-m4v"), ("g.avi", "video/x-msvideo"),
+        ("a.mp4", "video/mp4"),
+        ("b.MP4", "video/mp4"),
+        ("c.webm", "video/webm"),
+        ("d.mov", "video/quicktime"),
+        ("e.mkv", "video/x-matroska"),
+        ("f.m4v", "video/x-m4v"),
+        ("g.avi", "video/x-msvideo"),
     ],
 )
 def test_content_type_follows_the_extension(user_client, library, name, content_type):
@@ -371,7 +392,9 @@ def test_accel_redirect_still_refuses_anonymous_and_escapes(user_client, library
     assert response.status_code == 404 and "X-Accel-Redirect" not in response
 
 
-def test_another_library_streams_from_django_even_with_accel(user_client, library, settings, tmp_path):
+def test_another_library_streams_from_django_even_with_accel(
+    user_client, library, settings, tmp_path
+):
     settings.VIDSORT_ACCEL_REDIRECT_PREFIX = "/_protected/library"
     settings.VIDSORT_LIBRARY = tmp_path / "configured-elsewhere"
     row = make_video(library, "clip.mp4")

@@ -24,7 +24,9 @@ class Command(BaseCommand):
         password = os.environ.get("VIDSORT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
         if os.environ.get("VIDSORT_ADMIN_PASSWORD"):
-            self.stdout.write(f"created admin user {username!r} (password from VIDSORT_ADMIN_PASSWORD)")
+            self.stdout.write(
+                f"created admin user {username!r} (password from VIDSORT_ADMIN_PASSWORD)"
+            )
         else:
             self.stdout.write(
                 self.style.WARNING(

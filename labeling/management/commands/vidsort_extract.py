@@ -25,7 +25,9 @@ class Command(BaseCommand):
         except EncoderUnavailableError as exc:
             raise CommandError(str(exc)) from None
         ids = list(
-            videos_needing_embeddings(library=lib, model_id=encoder.model_id).values_list("pk", flat=True)
+            videos_needing_embeddings(library=lib, model_id=encoder.model_id).values_list(
+                "pk", flat=True
+            )
         )
         self.stdout.write(f"{len(ids)} videos to embed with {encoder.model_id} on {encoder.device}")
 
@@ -49,7 +51,9 @@ class Command(BaseCommand):
                 last_step = step
                 self.stdout.write(status)
 
-        report = embeddings_extract(video_ids=ids, encoder=encoder, progress=progress, workers=workers)
+        report = embeddings_extract(
+            video_ids=ids, encoder=encoder, progress=progress, workers=workers
+        )
         self.stdout.write("")
         for video_id, error in list(report.errors.items())[:20]:
             self.stderr.write(f"video {video_id}: {error}")

@@ -29,9 +29,11 @@ class Command(BaseCommand):
             count = predictions_compute(classifier=classifier, encoder=encoder_get())
         except TrainingError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(self.style.SUCCESS(
-            f"{count} predictions stored with classifier v{classifier.version} (now active)"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{count} predictions stored with classifier v{classifier.version} (now active)"
+            )
+        )
         if output:
             rows = [
                 {
@@ -45,7 +47,9 @@ class Command(BaseCommand):
                 }
                 for p in Prediction.objects.filter(
                     video__library=library, classifier_version=classifier.version
-                ).select_related("video").order_by("video__path")
+                )
+                .select_related("video")
+                .order_by("video__path")
             ]
             Path(output).write_text(json.dumps(rows, indent=2))
             self.stdout.write(f"wrote {len(rows)} predictions to {output}")

@@ -17,14 +17,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--library", help="Library folder (default: VIDSORT_LIBRARY).")
         parser.add_argument(
-            "--min-age", type=float, default=0.0,
+            "--min-age",
+            type=float,
+            default=0.0,
             help="Only handle entries at least this many seconds old (default 0: run it "
             "when VidSort is stopped; use e.g. 300 while it is running).",
         )
         parser.add_argument("--no-scan", action="store_true", help="Skip the re-scan.")
 
-    def handle(self, *args, library: str | None = None, min_age: float = 0.0,
-               no_scan: bool = False, **opts) -> None:
+    def handle(
+        self, *args, library: str | None = None, min_age: float = 0.0, no_scan: bool = False, **opts
+    ) -> None:
         try:
             lib = library_get_or_create(root=library) if library else library_current()
         except ValueError as exc:

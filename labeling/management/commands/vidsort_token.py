@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
         group = parser.add_mutually_exclusive_group()
-        group.add_argument("--rotate", action="store_true", help="Replace the token with a new one.")
+        group.add_argument(
+            "--rotate", action="store_true", help="Replace the token with a new one."
+        )
         group.add_argument("--revoke", action="store_true", help="Delete the token.")
 
     def handle(self, *args, username: str, rotate: bool, revoke: bool, **options) -> None:
@@ -38,7 +40,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             if revoke:
                 deleted, _ = Token.objects.filter(user=user).delete()
-                self.stderr.write(f"token of {username} {'revoked' if deleted else 'did not exist'}")
+                self.stderr.write(
+                    f"token of {username} {'revoked' if deleted else 'did not exist'}"
+                )
                 return
             if rotate:
                 Token.objects.filter(user=user).delete()
