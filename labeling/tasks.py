@@ -24,7 +24,6 @@ from labeling.services.jobs import (
     job_succeed,
 )
 from labeling.services.library import library_current
-from labeling.services.reconcile import moves_reconcile
 from labeling.services.scan import library_scan
 from labeling.tasks_sorting import moves_reconcile_task  # noqa: F401  (registers the task)
 
@@ -84,27 +83,6 @@ def library_scan_periodic_task() -> str:
         return "skipped: scan active"
     _scan_job_run(job, library)
     return f"scanned: job {job.pk}"
-
-
-@shared_task(name="labeling.tasks.moves_reconcile_periodic", soft_time_limit=1800, time_limit=1900)
-def moves_reconcile_periodic_task(min_age_seconds: float = 300.0) -> str:
-    """Beat's crash recovery of the sort journal (VIDSORT_RECONCILE_INTERVAL_SECONDS).
-
-    Resolves moves left open for over ``min_age_seconds`` (never one in flight); the
-    periodic scan, not this task, re-syncs the rest. Safe to run twice: entries are
-    claimed with SKIP LOCKED.
-    """
-    try:
-        library = library_current()
-    except ImproperlyConfigured as exc:
-        logger.info("periodic reconcile skipped: %s", exc)
-        return "skipped: no library"
-    report = moves_reconcile(library=library, min_age_seconds=min_age_seconds, scan=False)
-    for alert in report.alerts:
-        logger.error("reconcile ALERT: %s", alert)
-    if report.items:
-        logger.info("reconcile %s: %s", library.root, report.summary())
-    return f"reconciled: {len(report.items)} open moves"
 
 
 def _run_stage(job_id: int, stage, *args):

@@ -290,8 +290,10 @@ if VIDSORT_SCAN_INTERVAL_SECONDS:
 VIDSORT_RECONCILE_INTERVAL_SECONDS = env_int("VIDSORT_RECONCILE_INTERVAL_SECONDS", 600, minimum=0)
 if VIDSORT_RECONCILE_INTERVAL_SECONDS:
     CELERY_BEAT_SCHEDULE["reconcile-moves"] = {
-        "task": "labeling.tasks.moves_reconcile_periodic",
+        "task": "labeling.tasks.moves_reconcile_task",
         "schedule": float(VIDSORT_RECONCILE_INTERVAL_SECONDS),
+        # The configured library; the periodic scan, not this task, re-syncs the rest.
+        "kwargs": {"scan": False},
     }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True

@@ -14,7 +14,8 @@ from django.conf import settings
 from labeling.models import Job, Library, Video
 from labeling.services.jobs import job_create
 from labeling.services.scan import library_get_or_create
-from labeling.tasks import library_scan_periodic_task, moves_reconcile_periodic_task
+from labeling.tasks import library_scan_periodic_task
+from labeling.tasks_sorting import moves_reconcile_task
 from vidsort_site.celery import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +25,8 @@ def test_the_beat_schedule_has_the_periodic_scan_and_reconcile():
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert schedule["scan-library"]["task"] == "labeling.tasks.library_scan_periodic"
     assert schedule["scan-library"]["schedule"] == float(settings.VIDSORT_SCAN_INTERVAL_SECONDS)
-    assert schedule["reconcile-moves"]["task"] == "labeling.tasks.moves_reconcile_periodic"
+    assert schedule["reconcile-moves"]["task"] == "labeling.tasks.moves_reconcile_task"
+    assert schedule["reconcile-moves"]["kwargs"] == {"scan": False}
     assert schedule["mark-lost-jobs"]["task"] == "labeling.tasks.jobs_mark_lost"
     importlib.import_module("labeling.tasks")
     for entry in schedule.values():
@@ -104,11 +106,12 @@ def test_the_periodic_tasks_skip_without_a_library(settings):
     settings.VIDSORT_LIBRARY = None
     assert not Library.objects.exists()
     assert library_scan_periodic_task() == "skipped: no library"
-    assert moves_reconcile_periodic_task() == "skipped: no library"
+    assert "skipped" in moves_reconcile_task(scan=False)
 
 
 @pytest.mark.django_db
 def test_the_periodic_reconcile_runs_on_the_configured_library(library_dir, settings):
     settings.VIDSORT_LIBRARY = library_dir
-    assert moves_reconcile_periodic_task() == "reconciled: 0 open moves"
+    report = moves_reconcile_task(scan=False)
+    assert report["ok"] and report["finished"] == 0 and report["rolled_back"] == 0
     assert Library.objects.filter(root=str(library_dir)).exists()
