@@ -91,8 +91,6 @@ def test_extraction_chunks_are_shared_by_two_workers(worker_factory, demo, api, 
     assert job.state == "succeeded", job.error
     library = library_get_or_create(root=demo)
     assert job.metrics["extract_total"] > 6
-    embedded = Embedding.objects.filter(video__library=library)
-    assert embedded.count() == embedded.values("video_id").distinct().count()  # each once
     assert not Video.objects.filter(library=library, status="ok", embeddings=None).exists()
     chunks_by_worker = [
         worker.log_text().count("labeling.tasks.embeddings_extract_chunk[") for worker in workers
