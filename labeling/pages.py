@@ -1,4 +1,5 @@
-"""The browser pages: the player, the per-folder gallery, login and logout.
+"""The browser pages: the player, the overview, the per-folder gallery, login and logout,
+and the health check.
 
 Thin: the pages render a shell and hand the browser what it needs to start at once
 (settings, the user's queue order); everything else comes from the JSON API, which the
@@ -11,12 +12,18 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from labeling.models import Folder
-from labeling.selectors import QUEUE_ORDERS, queue_order_for_user
+from labeling.selectors import (
+    QUEUE_ORDERS,
+    folders_with_counts,
+    library_counts,
+    queue_order_for_user,
+)
 from labeling.services.library import library_current
 
 # Shown in the queue-order selector; the keys are the API's `order` values.
@@ -32,6 +39,29 @@ QUEUE_ORDER_LABELS = {
 }
 
 GALLERY_PAGE_SIZE = 24
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    try:
+        library = library_current()
+    except ImproperlyConfigured as exc:
+        return render(request, "labeling/home.html", {"setup_error": str(exc)})
+    return render(
+        request,
+        "labeling/home.html",
+        {
+            "library": library,
+            "folders": folders_with_counts(library=library),
+            "counts": library_counts(library=library),
+        },
+    )
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
 
 
 @login_required

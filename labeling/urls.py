@@ -1,15 +1,15 @@
 from django.urls import path
 
-from labeling import pages, streaming, views
+from labeling import pages, streaming
 
 app_name = "labeling"
 
 urlpatterns = [
     path("", pages.player, name="player"),
-    path("overview", views.home, name="home"),
+    path("overview", pages.home, name="home"),
     path("gallery/<str:folder>", pages.gallery, name="gallery"),
     path("login/", pages.LoginView.as_view(), name="login"),
     path("logout/", pages.LogoutView.as_view(), name="logout"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", pages.healthz, name="healthz"),
     path("media/videos/<int:video_id>", streaming.video_stream, name="video-stream"),
 ]
