@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import quote_from_bytes
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_http_methods
@@ -32,17 +31,10 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from labeling.models import Video
+from labeling.ranges import ByteRange, RangeNotSatisfiable, parse_range_header
+from labeling.services.paths import UnsafePath, path_resolve_real
 
 CHUNK_SIZE = 256 * 1024
-
-# A browser sends "bytes=123-" (about 20 characters). Anything much longer is either a
-# multi-range request, which we do not serve as multipart, or an attack; capping the
-# length keeps the parsing work bounded whatever the client sends.
-MAX_RANGE_HEADER_LENGTH = 200
-
-# One range: bytes=first-last, bytes=first- or bytes=-suffix. ASCII digits only (int()
-# would accept other scripts' digits), at most 19 of them (fits a 64-bit offset).
-_SINGLE_RANGE = re.compile(r"\s*bytes\s*=\s*(\d{0,19})\s*-\s*(\d{0,19})\s*", re.I | re.ASCII)
 
 # Browsers need the right type to decide whether they can play the file at all.
 CONTENT_TYPES = {
@@ -67,52 +59,6 @@ def content_type_for(path: str) -> str:
         return CONTENT_TYPES[ext]
     guessed, _ = mimetypes.guess_type(path, strict=False)
     return guessed or "application/octet-stream"
-
-
-class RangeNotSatisfiable(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class ByteRange:
-    start: int
-    end: int  # inclusive, as in Content-Range
-
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
-
-def parse_range_header(header: str, size: int) -> ByteRange | None:
-    """The one range to serve, None to serve the whole file, or RangeNotSatisfiable.
-
-    RFC 9110 14.2: a server MAY ignore Range, and MUST ignore it when it is not valid
-    for the unit. So anything we cannot or will not honour (another unit, bad syntax,
-    last < first, several ranges) gets the full 200 response rather than an error. Only
-    a well-formed single range that starts at or beyond the end of the file gets 416.
-    """
-    if not header or len(header) > MAX_RANGE_HEADER_LENGTH or "," in header:
-        # "," means several ranges. Serving them as multipart/byteranges costs more than
-        # it gives (no browser asks for it) and is the classic amplification vector.
-        return None
-    match = _SINGLE_RANGE.fullmatch(header)
-    if match is None:
-        return None
-    first, last = match.group(1), match.group(2)
-    if first == "" and last == "":
-        return None
-    if first == "":
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            raise RangeNotSatisfiable
-        return ByteRange(start=max(0, size - suffix), end=size - 1)
-    start = int(first)
-    if last != "" and int(last) < start:
-        return None  # syntactically invalid (RFC 9110 14.1.1): ignore the header
-    if start >= size:
-        raise RangeNotSatisfiable
-    end = size - 1 if last == "" else min(int(last), size - 1)
-    return ByteRange(start=start, end=end)
 
 
 class FileRangeIterator:
@@ -151,22 +97,6 @@ def _not_found(message: str) -> JsonResponse:
     return JsonResponse({"detail": message}, status=404)
 
 
-def _resolve_inside_root(root: str, relative: str) -> tuple[str, str] | None:
-    """(absolute real path, path relative to the real root), or None if it escapes.
-
-    Both sides go through realpath so that '..' segments, an absolute path stored in
-    the row and symlinks pointing outside the library are all caught by the same check.
-    """
-    try:
-        real_root = os.path.realpath(root)
-        real_path = os.path.realpath(os.path.join(real_root, relative))
-        if real_path == real_root or os.path.commonpath([real_root, real_path]) != real_root:
-            return None
-    except (ValueError, OSError):  # NUL bytes, mixed absolute/relative, ELOOP
-        return None
-    return real_path, os.path.relpath(real_path, real_root)
-
-
 def _authorise(request: HttpRequest) -> HttpResponse | None:
     """None when the request may see videos, else the refusal to send."""
     if request.user.is_authenticated:
@@ -199,86 +129,117 @@ def _if_range_allows(request: HttpRequest, *, etag: str, mtime: int) -> bool:
     return date is not None and date == mtime
 
 
-@require_http_methods(["GET", "HEAD"])
-def video_stream(request: HttpRequest, video_id: int) -> HttpResponse:
-    refusal = _authorise(request)
-    if refusal is not None:
-        return refusal
-
-    video = Video.objects.select_related("library").filter(pk=video_id).first()
-    if video is None:
-        return _not_found("No such video.")
-    resolved = _resolve_inside_root(video.library.root, video.path)
-    if resolved is None:
-        return _not_found("This video's path is outside its library.")
-    real_path, relative = resolved
-
+def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
+    """An open descriptor and its stat for a regular file, or None."""
     try:
         # O_NOFOLLOW: the path was just resolved, so a symlink here means someone
         # swapped one in since; refuse rather than follow it out of the library.
-        fd = os.open(
-            real_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        )
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError:
-        return _not_found("The video file is not on disk.")
-    handed_over = False
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return _not_found("The video file is not on disk.")
-        content_type = content_type_for(real_path)
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return None
+    return fd, st
 
+
+@require_http_methods(["GET", "HEAD"])
+def video_stream(request: HttpRequest, video_id: int) -> HttpResponseBase:
+    refusal = _authorise(request)
+    if refusal is not None:
+        return refusal
+    video = Video.objects.select_related("library").filter(pk=video_id).first()
+    if video is None:
+        return _not_found("No such video.")
+    try:
+        real_path, relative = path_resolve_real(root=video.library.root, rel=video.path)
+    except UnsafePath:
+        return _not_found("This video's path is outside its library.")
+    opened = _open_regular(real_path)
+    if opened is None:
+        return _not_found("The video file is not on disk.")
+    fd, st = opened
+    response: HttpResponseBase | None = None
+    try:
+        content_type = content_type_for(real_path)
         accel_prefix = getattr(settings, "VIDSORT_ACCEL_REDIRECT_PREFIX", "")
         if accel_prefix and _served_by_accel(video.library.root):
-            response = HttpResponse(content_type=content_type)
-            response["X-Accel-Redirect"] = (
-                f"{accel_prefix}/{quote_from_bytes(os.fsencode(relative), safe='/')}"
-            )
-            return response
-
-        size = st.st_size
-        mtime = int(st.st_mtime)
-        etag = _etag(st)
-        validators = HttpResponse()
-        validators["ETag"] = etag
-        validators["Last-Modified"] = http_date(mtime)
-        validators["Cache-Control"] = "private"
-        conditional = get_conditional_response(
-            request, etag=etag, last_modified=mtime, response=validators
-        )
-        if conditional is not validators:
-            return conditional
-
-        byte_range: ByteRange | None = None
-        range_header = request.headers.get("Range", "")
-        if range_header and _if_range_allows(request, etag=etag, mtime=mtime):
-            try:
-                byte_range = parse_range_header(range_header, size)
-            except RangeNotSatisfiable:
-                response = HttpResponse(status=416)
-                response["Content-Range"] = f"bytes */{size}"
-                response["Accept-Ranges"] = "bytes"
-                return response
-
-        start, length = (0, size) if byte_range is None else (byte_range.start, byte_range.length)
-        if request.method == "HEAD":
-            response = HttpResponse(content_type=content_type)
+            response = _accel_response(accel_prefix, relative, content_type)
         else:
-            response = StreamingHttpResponse(
-                FileRangeIterator(fd, start=start, length=length), content_type=content_type
-            )
-            handed_over = True
-        if byte_range is not None:
-            response.status_code = 206
-            response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
-        response["Content-Length"] = str(length)
-        response["Accept-Ranges"] = "bytes"
-        for header in ("ETag", "Last-Modified", "Cache-Control"):
-            response[header] = validators[header]
+            response = _file_response(request, fd=fd, st=st, content_type=content_type)
         return response
     finally:
-        if not handed_over:
+        # A streamed body owns the descriptor (FileRangeIterator closes it); any other
+        # answer sends no bytes from it.
+        if response is None or not response.streaming:
             os.close(fd)
+
+
+def _accel_response(prefix: str, relative: str, content_type: str) -> HttpResponse:
+    """Hand the bytes (and the Range handling) to nginx's internal location."""
+    response = HttpResponse(content_type=content_type)
+    response["X-Accel-Redirect"] = f"{prefix}/{quote_from_bytes(os.fsencode(relative), safe='/')}"
+    return response
+
+
+def _file_response(
+    request: HttpRequest, *, fd: int, st: os.stat_result, content_type: str
+) -> HttpResponseBase:
+    """304, 416, or the file (whole: 200, one range: 206) with its validators."""
+    etag, mtime = _etag(st), int(st.st_mtime)
+    validators = HttpResponse()
+    validators["ETag"] = etag
+    validators["Last-Modified"] = http_date(mtime)
+    validators["Cache-Control"] = "private"
+    conditional = get_conditional_response(
+        request, etag=etag, last_modified=mtime, response=validators
+    )
+    if conditional is not validators:
+        return conditional
+    try:
+        byte_range = _requested_range(request, etag=etag, mtime=mtime, size=st.st_size)
+    except RangeNotSatisfiable:
+        return _not_satisfiable(st.st_size)
+    response = _body_response(
+        request, fd=fd, size=st.st_size, byte_range=byte_range, content_type=content_type
+    )
+    for header in ("ETag", "Last-Modified", "Cache-Control"):
+        response[header] = validators[header]
+    return response
+
+
+def _requested_range(request: HttpRequest, *, etag: str, mtime: int, size: int) -> ByteRange | None:
+    header = request.headers.get("Range", "")
+    if not header or not _if_range_allows(request, etag=etag, mtime=mtime):
+        return None
+    return parse_range_header(header, size)
+
+
+def _not_satisfiable(size: int) -> HttpResponse:
+    response = HttpResponse(status=416)
+    response["Content-Range"] = f"bytes */{size}"
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _body_response(
+    request: HttpRequest, *, fd: int, size: int, byte_range: ByteRange | None, content_type: str
+) -> HttpResponseBase:
+    """The bytes (none for HEAD) with their length, and the range when there is one."""
+    start, length = (0, size) if byte_range is None else (byte_range.start, byte_range.length)
+    if request.method == "HEAD":
+        response: HttpResponseBase = HttpResponse(content_type=content_type)
+    else:
+        response = StreamingHttpResponse(
+            FileRangeIterator(fd, start=start, length=length), content_type=content_type
+        )
+    if byte_range is not None:
+        response.status_code = 206
+        response["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    return response
 
 
 def _served_by_accel(library_root: str) -> bool:

@@ -108,6 +108,18 @@ def path_resolve(*, root: str | os.PathLike[str], rel: str) -> str:
     return joined
 
 
+def path_resolve_real(*, root: str | os.PathLike[str], rel: str) -> tuple[str, str]:
+    """(real path, real path relative to the real root) of ``rel``, checked as in path_resolve.
+
+    For readers of the file's bytes (the video stream): a symlink that stays inside the
+    library is followed to its target, which the caller then opens without following
+    links, so a link swapped in after this check is refused rather than followed out.
+    """
+    joined = path_resolve(root=root, rel=rel)
+    real_path = os.path.realpath(joined)
+    return real_path, os.path.relpath(real_path, root_real(root=root))
+
+
 def rel_join(*parts: str) -> str:
     """'/'-joined relative path, skipping empty parts (the root has no folder name)."""
     return "/".join(p for p in parts if p)

@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 
 from labeling.models import Video
 from labeling.services.folders import FolderError, folder_create, folder_name_validate
-from labeling.services.paths import UnsafePath, filename_validate, path_is_inside, path_resolve
+from labeling.services.paths import (
+    UnsafePath,
+    filename_validate,
+    path_is_inside,
+    path_resolve,
+    path_resolve_real,
+)
 from labeling.services.scan import library_get_or_create
 from labeling.services.sorting import SortError, folder_resolve, video_resolve, video_sort
 
@@ -121,6 +127,28 @@ def test_path_resolve_stays_inside_or_refuses(sandbox, rel):
 @pytest.mark.parametrize("rel", HOSTILE, ids=HOSTILE_IDS)
 def test_every_hostile_path_resolves_inside_or_is_refused(sandbox, rel):
     check_path_resolve(sandbox, rel)
+
+
+@pytest.mark.parametrize("rel", HOSTILE, ids=HOSTILE_IDS)
+def test_every_hostile_path_resolves_to_a_real_path_inside_or_is_refused(sandbox, rel):
+    root, _ = sandbox
+    try:
+        real_path, relative = path_resolve_real(root=root, rel=rel)
+    except UnsafePath:
+        return
+    real_root = os.path.realpath(root)
+    assert real_path == os.path.realpath(real_path)
+    assert os.path.commonpath([real_root, real_path]) == real_root and real_path != real_root
+    assert os.path.join(real_root, relative) == real_path
+
+
+def test_a_link_inside_the_root_resolves_to_its_target(sandbox):
+    root, _ = sandbox
+    (root / "cats" / "tom.mp4").write_bytes(b"tom")
+    (root / "alias.mp4").symlink_to(root / "cats" / "tom.mp4")
+    real_path, relative = path_resolve_real(root=root, rel="alias.mp4")
+    assert relative == "cats/tom.mp4"
+    assert real_path == os.path.realpath(root / "cats" / "tom.mp4")
 
 
 def check_path_resolve(sandbox, rel):
