@@ -6,6 +6,11 @@ count covers every form that authenticates through django.contrib.auth (the logi
 and the admin's). A successful login clears its count. The middleware refuses before the
 view runs, so a throttled client cannot even test a password.
 
+LabelingConfig.ready() calls login_throttle_connect(): it connects the two signal
+receivers and registers a system check that fails when the middleware is missing from
+settings.MIDDLEWARE, so counting never depends on this module happening to be imported,
+and the refusal cannot be dropped from the settings unnoticed.
+
 The window is fixed (it starts at the first failure): after VIDSORT_LOGIN_WINDOW_SECONDS
 the count expires and the user may try again.
 """
@@ -14,20 +19,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from django.apps import AppConfig
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.core.cache import caches
-from django.dispatch import receiver
+from django.core import checks
+from django.core.cache import BaseCache, caches
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "vidsort-security"
+MIDDLEWARE_PATH = "labeling.security.LoginThrottleMiddleware"
 
 
-def _cache():
+def _cache() -> BaseCache:
     return caches[CACHE_ALIAS]
 
 
@@ -63,7 +72,7 @@ def login_failures_clear(*, ip: str, username: str) -> None:
     _cache().delete(_key(ip, username))
 
 
-def _username(credentials: dict | None, request: HttpRequest | None) -> str:
+def _username(credentials: dict[str, Any] | None, request: HttpRequest | None) -> str:
     if credentials and credentials.get("username"):
         return str(credentials["username"])
     if request is not None and request.method == "POST":
@@ -71,9 +80,11 @@ def _username(credentials: dict | None, request: HttpRequest | None) -> str:
     return ""
 
 
-@receiver(user_login_failed, dispatch_uid="vidsort-login-failed")
 def _on_login_failed(
-    sender, credentials: dict, request: HttpRequest | None = None, **kwargs
+    sender: object,
+    credentials: dict[str, Any],
+    request: HttpRequest | None = None,
+    **kwargs: object,
 ) -> None:
     if request is None:
         return  # authenticate() called outside a request (a shell, a command)
@@ -83,13 +94,35 @@ def _on_login_failed(
         logger.warning("login throttled for %s after %d failures", ip, count)
 
 
-@receiver(user_logged_in, dispatch_uid="vidsort-logged-in")
-def _on_logged_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
+def _on_logged_in(
+    sender: object, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: object
+) -> None:
     if request is None:
         return
     login_failures_clear(ip=client_ip(request), username=user.get_username())
     if request.method == "POST" and request.POST.get("username"):
         login_failures_clear(ip=client_ip(request), username=request.POST["username"])
+
+
+def _check_middleware_installed(
+    app_configs: Sequence[AppConfig] | None, **kwargs: object
+) -> list[checks.CheckMessage]:
+    if MIDDLEWARE_PATH in settings.MIDDLEWARE:
+        return []
+    return [
+        checks.Error(
+            f"{MIDDLEWARE_PATH} is not in MIDDLEWARE: failed logins are counted but never refused.",
+            hint=f"Add {MIDDLEWARE_PATH!r} to MIDDLEWARE.",
+            id="labeling.E001",
+        )
+    ]
+
+
+def login_throttle_connect() -> None:
+    """Count failed logins and clear the count on success; called by the app's ready()."""
+    user_login_failed.connect(_on_login_failed, dispatch_uid="vidsort-login-failed")
+    user_logged_in.connect(_on_logged_in, dispatch_uid="vidsort-logged-in")
+    checks.register(_check_middleware_installed, checks.Tags.security)
 
 
 class LoginThrottleMiddleware:

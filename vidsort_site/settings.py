@@ -415,6 +415,8 @@ else:
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(DATA_DIR / "cache" / "security"),
     }
+# The refusal (429 before the login view runs). The counting is connected by
+# LabelingConfig.ready(), whose system check fails if this line goes missing.
 MIDDLEWARE += ["labeling.security.LoginThrottleMiddleware"]
 
 # TLS. VIDSORT_HTTPS=1 when users reach VidSort over https:// (a TLS proxy in front):

@@ -11,7 +11,9 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_login_failed
 from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
@@ -19,6 +21,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from labeling import security
 from labeling.security import login_failures_clear
 from labeling.services.scan import library_get_or_create
 
@@ -190,6 +193,23 @@ def test_a_successful_login_resets_the_count(throttle, user):
     client.logout()
     for _ in range(2):
         assert Client().post("/login/", {"username": "lee", "password": "wrong"}).status_code == 200
+
+
+def test_the_app_connects_the_failure_counting(throttle, user):
+    # Counting must not depend on the middleware's module being imported first.
+    user_login_failed.disconnect(dispatch_uid="vidsort-login-failed")
+    apps.get_app_config("labeling").ready()
+    with override_settings(
+        MIDDLEWARE=[m for m in throttle.MIDDLEWARE if m != security.MIDDLEWARE_PATH]
+    ):
+        Client().post("/login/", {"username": "lee", "password": "wrong"})
+    assert security.login_failures(ip="127.0.0.1", username="lee") == 1
+
+
+def test_a_missing_throttle_middleware_fails_the_system_check(settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != security.MIDDLEWARE_PATH]
+    with pytest.raises(SystemCheckError, match="labeling.E001"):
+        call_command("check")
 
 
 def test_token_command_creates_shows_rotates_and_revokes(user, capsys):
