@@ -1,163 +1,151 @@
-/* VidSort gallery: one folder (or the unsorted videos) as a paginated grid.
- * Videos play on hover (tap on touch screens); each card can move its video to another
- * folder or back to unsorted through POST /api/sort. Plain JavaScript, no build step.
- */
-(function () {
-  "use strict";
+// The gallery page: one folder (or the unsorted videos) as a grid, each video movable.
 
-  const cfg = JSON.parse(document.getElementById("gallery-config").textContent);
-  const $ = (id) => document.getElementById(id);
-  const params = new URLSearchParams(location.search);
-  let page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
-  let unreadable = params.get("status") === "unreadable";
-  let folders = [];
-  let total = 0;
+// Videos play on hover (tap on touch screens); "Move to" goes through POST /api/sort.
 
-  const { api } = window.VidSortHttp;
+import { api } from "./http.js";
+import { toast } from "./toast.js";
 
-  function toast(text, level = "info") {
-    const node = document.createElement("div");
-    node.className = "toast " + level;
-    node.setAttribute("role", level === "error" ? "alert" : "status");
-    node.textContent = text;
-    $("toasts").appendChild(node);
-    setTimeout(() => node.remove(), level === "error" ? 8000 : 3000);
+const cfg = JSON.parse(document.getElementById("gallery-config").textContent);
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+let page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+let unreadable = params.get("status") === "unreadable";
+let folders = [];
+let total = 0;
+
+function renderNav(unsortedCount) {
+  const nav = $("gallery-nav");
+  const links = [{ id: "unsorted", name: "Unsorted", count: unsortedCount }].concat(folders);
+  nav.replaceChildren(...links.map((f) => {
+    const a = document.createElement("a");
+    a.href = `/gallery/${f.id}`;
+    a.textContent = `${f.name} (${f.count})`;
+    if (String(f.id) === String(cfg.folder)) a.className = "current";
+    return a;
+  }));
+}
+
+function card(video) {
+  const div = document.createElement("div");
+  div.className = "card";
+  div.dataset.video = video.id;
+  const poster = document.createElement("div");
+  poster.className = "poster";
+  const v = document.createElement("video");
+  v.muted = true; v.loop = true; v.playsInline = true; v.preload = "metadata";
+  if (video.status === "ok") v.src = video.url + "#t=0.1"; // the frame at 0.1 s is the poster
+  const state = document.createElement("div");
+  state.className = "state";
+  state.hidden = true;
+  v.addEventListener("error", () => { state.hidden = false; state.textContent = "cannot be played"; });
+  poster.append(v, state);
+  const playIt = () => { if (v.src) v.play().catch(() => {}); };
+  const stopIt = () => v.pause();
+  poster.addEventListener("mouseenter", playIt);
+  poster.addEventListener("mouseleave", stopIt);
+  poster.addEventListener("click", () => (v.paused ? playIt() : stopIt()));
+
+  const body = document.createElement("div");
+  body.className = "body";
+  const name = document.createElement("div");
+  name.className = "name";
+  name.textContent = video.filename;
+  name.title = video.path;
+  body.appendChild(name);
+  const meta = document.createElement("div");
+  meta.className = "muted";
+  const bits = [];
+  if (video.duration) bits.push(video.duration.toFixed(1) + " s");
+  if (video.predicted_folder && video.folder_id == null) {
+    bits.push(`predicted ${video.predicted_folder} ${Math.round(video.confidence * 100)} %`);
   }
-
-  function renderNav(unsortedCount) {
-    const nav = $("gallery-nav");
-    const links = [{ id: "unsorted", name: "Unsorted", count: unsortedCount }].concat(folders);
-    nav.replaceChildren(...links.map((f) => {
-      const a = document.createElement("a");
-      a.href = `/gallery/${f.id}`;
-      a.textContent = `${f.name} (${f.count})`;
-      if (String(f.id) === String(cfg.folder)) a.className = "current";
-      return a;
-    }));
+  meta.textContent = bits.join(" · ");
+  body.appendChild(meta);
+  if (video.status !== "ok") {
+    const err = document.createElement("div");
+    err.className = "error";
+    err.textContent = `${video.status}: ${video.error || "no reason recorded"}`;
+    body.appendChild(err);
   }
-
-  function card(video) {
-    const div = document.createElement("div");
-    div.className = "card";
-    div.dataset.video = video.id;
-    const poster = document.createElement("div");
-    poster.className = "poster";
-    const v = document.createElement("video");
-    v.muted = true; v.loop = true; v.playsInline = true; v.preload = "metadata";
-    if (video.status === "ok") v.src = video.url + "#t=0.1"; // the frame at 0.1 s is the poster
-    const state = document.createElement("div");
-    state.className = "state";
-    state.hidden = true;
-    v.addEventListener("error", () => { state.hidden = false; state.textContent = "cannot be played"; });
-    poster.append(v, state);
-    const playIt = () => { if (v.src) v.play().catch(() => {}); };
-    const stopIt = () => v.pause();
-    poster.addEventListener("mouseenter", playIt);
-    poster.addEventListener("mouseleave", stopIt);
-    poster.addEventListener("click", () => (v.paused ? playIt() : stopIt()));
-
-    const body = document.createElement("div");
-    body.className = "body";
-    const name = document.createElement("div");
-    name.className = "name";
-    name.textContent = video.filename;
-    name.title = video.path;
-    body.appendChild(name);
-    const meta = document.createElement("div");
-    meta.className = "muted";
-    const bits = [];
-    if (video.duration) bits.push(video.duration.toFixed(1) + " s");
-    if (video.predicted_folder && video.folder_id == null) {
-      bits.push(`predicted ${video.predicted_folder} ${Math.round(video.confidence * 100)} %`);
-    }
-    meta.textContent = bits.join(" · ");
-    body.appendChild(meta);
-    if (video.status !== "ok") {
-      const err = document.createElement("div");
-      err.className = "error";
-      err.textContent = `${video.status}: ${video.error || "no reason recorded"}`;
-      body.appendChild(err);
-    }
-    const select = document.createElement("select");
-    select.setAttribute("aria-label", `Move ${video.filename} to`);
-    const options = [["", "Move to…"]];
-    if (video.folder_id != null) options.push(["unsorted", "Unsorted (library root)"]);
-    for (const f of folders) if (f.id !== video.folder_id) options.push([String(f.id), f.name]);
-    for (const [value, label] of options) {
-      const o = document.createElement("option");
-      o.value = value; o.textContent = label;
-      select.appendChild(o);
-    }
-    select.addEventListener("change", () => move(video, select, div));
-    body.appendChild(select);
-    div.append(poster, body);
-    return div;
+  const select = document.createElement("select");
+  select.setAttribute("aria-label", `Move ${video.filename} to`);
+  const options = [["", "Move to…"]];
+  if (video.folder_id != null) options.push(["unsorted", "Unsorted (library root)"]);
+  for (const f of folders) if (f.id !== video.folder_id) options.push([String(f.id), f.name]);
+  for (const [value, label] of options) {
+    const o = document.createElement("option");
+    o.value = value; o.textContent = label;
+    select.appendChild(o);
   }
+  select.addEventListener("change", () => move(video, select, div));
+  body.appendChild(select);
+  div.append(poster, body);
+  return div;
+}
 
-  async function move(video, select, div) {
-    const value = select.value;
-    if (!value) return;
-    const target = value === "unsorted" ? null : Number(value);
-    select.disabled = true;
-    try {
-      const r = await api("POST", "/api/sort", {
-        video: video.id, folder: target, expected_folder: video.folder_id, route: "player",
-      });
-      div.classList.add("moved");
-      const where = r.folder || "unsorted";
-      select.replaceWith(Object.assign(document.createElement("div"), { textContent: `Moved to ${where}` }));
-      div.querySelector("video").pause();
-      if (Array.isArray(r.folders)) {
-        folders = r.folders;
-        total -= 1;
-        $("gallery-count").textContent = `${total} video${total === 1 ? "" : "s"}`;
-      }
-      toast(`${video.filename} → ${where}`);
-    } catch (err) {
-      select.disabled = false;
-      select.value = "";
-      toast(`Could not move ${video.filename}: ${err.message}`, "error");
-    }
-  }
-
-  async function load() {
-    const size = cfg.pageSize;
-    const status = unreadable ? "&status=unreadable" : "";
-    try {
-      const [folderData, data] = await Promise.all([
-        api("GET", "/api/folders"),
-        api("GET", `/api/videos?folder=${encodeURIComponent(cfg.folder)}&order=filename&limit=${size}&offset=${(page - 1) * size}${status}`),
-      ]);
-      folders = folderData.folders;
-      renderNav(folderData.unsorted);
-      total = data.total;
-      const pages = Math.max(1, Math.ceil(total / size));
+async function move(video, select, div) {
+  const value = select.value;
+  if (!value) return;
+  const target = value === "unsorted" ? null : Number(value);
+  select.disabled = true;
+  try {
+    const r = await api("POST", "/api/sort", {
+      video: video.id, folder: target, expected_folder: video.folder_id, route: "player",
+    });
+    div.classList.add("moved");
+    const where = r.folder || "unsorted";
+    select.replaceWith(Object.assign(document.createElement("div"), { textContent: `Moved to ${where}` }));
+    div.querySelector("video").pause();
+    if (Array.isArray(r.folders)) {
+      folders = r.folders;
+      total -= 1;
       $("gallery-count").textContent = `${total} video${total === 1 ? "" : "s"}`;
-      $("page-info").textContent = `Page ${page} of ${pages}`;
-      $("page-prev").disabled = page <= 1;
-      $("page-next").disabled = page >= pages;
-      const grid = $("grid");
-      for (const old of grid.querySelectorAll("video")) { old.removeAttribute("src"); old.load(); }
-      grid.replaceChildren(...data.videos.map(card));
-      if (!data.videos.length) grid.textContent = "Nothing here.";
-    } catch (err) {
-      $("gallery-count").textContent = "Could not load: " + err.message;
     }
+    toast(`${video.filename} → ${where}`, { ms: 3000 });
+  } catch (err) {
+    select.disabled = false;
+    select.value = "";
+    toast(`Could not move ${video.filename}: ${err.message}`, { level: "error" });
   }
+}
 
-  function go(newPage) {
-    page = newPage;
-    const q = new URLSearchParams();
-    if (page > 1) q.set("page", page);
-    if (unreadable) q.set("status", "unreadable");
-    history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
-    load();
-    window.scrollTo(0, 0);
+async function load() {
+  const size = cfg.pageSize;
+  const status = unreadable ? "&status=unreadable" : "";
+  try {
+    const [folderData, data] = await Promise.all([
+      api("GET", "/api/folders"),
+      api("GET", `/api/videos?folder=${encodeURIComponent(cfg.folder)}&order=filename&limit=${size}&offset=${(page - 1) * size}${status}`),
+    ]);
+    folders = folderData.folders;
+    renderNav(folderData.unsorted);
+    total = data.total;
+    const pages = Math.max(1, Math.ceil(total / size));
+    $("gallery-count").textContent = `${total} video${total === 1 ? "" : "s"}`;
+    $("page-info").textContent = `Page ${page} of ${pages}`;
+    $("page-prev").disabled = page <= 1;
+    $("page-next").disabled = page >= pages;
+    const grid = $("grid");
+    for (const old of grid.querySelectorAll("video")) { old.removeAttribute("src"); old.load(); }
+    grid.replaceChildren(...data.videos.map(card));
+    if (!data.videos.length) grid.textContent = "Nothing here.";
+  } catch (err) {
+    $("gallery-count").textContent = "Could not load: " + err.message;
   }
+}
 
-  $("page-prev").addEventListener("click", () => go(page - 1));
-  $("page-next").addEventListener("click", () => go(page + 1));
-  $("show-unreadable").checked = unreadable;
-  $("show-unreadable").addEventListener("change", (e) => { unreadable = e.target.checked; go(1); });
+function go(newPage) {
+  page = newPage;
+  const q = new URLSearchParams();
+  if (page > 1) q.set("page", page);
+  if (unreadable) q.set("status", "unreadable");
+  history.replaceState(null, "", location.pathname + (q.toString() ? "?" + q : ""));
   load();
-})();
+  window.scrollTo(0, 0);
+}
+
+$("page-prev").addEventListener("click", () => go(page - 1));
+$("page-next").addEventListener("click", () => go(page + 1));
+$("show-unreadable").checked = unreadable;
+$("show-unreadable").addEventListener("change", (e) => { unreadable = e.target.checked; go(1); });
+load();

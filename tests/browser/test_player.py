@@ -474,8 +474,24 @@ def test_login_gallery_and_moving_out(
     page.wait_for_function(
         "() => [...document.querySelectorAll('#grid video')].some(v => !v.paused)"
     )
+    # A move the server refuses: an error toast, and the card can be moved again.
+    page.route(
+        "**/api/sort",
+        lambda route: route.fulfill(
+            status=409,
+            content_type="application/json",
+            body='{"error": "conflict", "detail": "it was moved meanwhile"}',
+        ),
+    )
+    card.locator("select").select_option("unsorted")
+    page.wait_for_selector("#toasts .toast.error")
+    assert "it was moved meanwhile" in page.inner_text("#toasts .toast.error")
+    assert card.locator("select").is_enabled() and card.locator("select").input_value() == ""
+    page.unroute("**/api/sort")
+
     card.locator("select").select_option("unsorted")
     page.wait_for_selector("#grid .card.moved")
+    assert f"{video.filename} → unsorted" in page.inner_text("#toasts")
     wait_until(lambda: (root / video.filename).exists(), message="the move out of the folder")
     assert not (root / folder.name / video.filename).exists()
     assert page.js_errors == []
