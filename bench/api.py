@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
@@ -45,6 +46,7 @@ WORDS = (
     "cat dog beach sunset soccer goal cooking pasta guitar concert snow ski car race city "
     "night rain forest bird baby dance skate surf mountain river"
 ).split()
+PathsFor = Callable[[int, int], str]  # (thread index, request number) -> request path
 
 
 def _admin_url(url: str) -> str:
@@ -153,7 +155,9 @@ def populate(*, videos: int, dim: int, library_root: Path) -> str:
     return Token.objects.create(user=user).key
 
 
-def load(*, host: str, port: int, token: str, paths, seconds: float, concurrency: int) -> dict:
+def load(
+    *, host: str, port: int, token: str, paths: PathsFor, seconds: float, concurrency: int
+) -> dict:
     """Drive GET requests for `seconds` from `concurrency` threads; latencies in ms."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -281,7 +285,7 @@ def in_process_split(dim: int, videos: int) -> dict:
     }
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=512)
@@ -290,21 +294,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def _database() -> tuple[str, str | None]:
+    """The database to fill: DATABASE_URL when it is PostgreSQL, else a fresh vidsort_bench
+    (returned a second time: the one to drop afterwards)."""
     given = os.environ.get("DATABASE_URL")
-    created_db = None
     if given and urlparse(given).scheme.startswith("postgres"):
-        database_url = given
-    else:
-        database_url = "postgres://postgres@127.0.0.1:5432/vidsort_bench"
-        _psql(database_url, "DROP DATABASE IF EXISTS vidsort_bench")
-        _psql(database_url, "CREATE DATABASE vidsort_bench")
-        created_db = database_url
-    data_dir = Path(tempfile.mkdtemp(prefix="vidsort-bench-"))
-    library_root = data_dir / "library"
-    library_root.mkdir()
-    env = os.environ | {
+        return given, None
+    database_url = "postgres://postgres@127.0.0.1:5432/vidsort_bench"
+    _psql(database_url, "DROP DATABASE IF EXISTS vidsort_bench")
+    _psql(database_url, "CREATE DATABASE vidsort_bench")
+    return database_url, database_url
+
+
+def _server_env(*, database_url: str, data_dir: Path, library_root: Path) -> dict[str, str]:
+    return dict(os.environ) | {
         "DATABASE_URL": database_url,
         "VIDSORT_DATA_DIR": str(data_dir),
         "VIDSORT_LIBRARY": str(library_root),
@@ -318,125 +324,167 @@ def main() -> None:
         "OMP_NUM_THREADS": "1",
         "CELERY_BROKER_URL": "memory://",
     }
+
+
+def _migrate_and_populate(
+    *, args: argparse.Namespace, database_url: str, library_root: Path
+) -> str:
+    """Migrate and fill the database in this process; returns the API token."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    print(f"database {urlparse(database_url).path[1:]}: migrating", flush=True)
+    call_command("migrate", verbosity=0)
+    print(
+        f"populating {args.videos} videos (+ predictions, {args.dim}-dim embeddings)",
+        flush=True,
+    )
+    t0 = time.monotonic()
+    token = populate(videos=args.videos, dim=args.dim, library_root=library_root)
+    print(f"populated in {time.monotonic() - t0:.0f} s", flush=True)
+    from django.db import connections
+
+    connections.close_all()
+    return token
+
+
+def _start_gunicorn(*, workers: int, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "vidsort_site.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "300",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _wait_ready(*, host: str, port: int, token: str) -> None:
+    for _ in range(300):
+        try:
+            if _get(host, port, token, "/healthz")[0] in (200, 503):
+                break
+        except OSError:
+            time.sleep(0.2)
+
+
+def _cold_requests(*, host: str, args: argparse.Namespace, token: str) -> None:
+    # Cold requests: every worker loads the encoder and the matrix on its first search.
+    cold = []
+    for i in range(args.workers * 2):
+        status, ms, body = _get(
+            host, args.port, token, "/api/search?" + urlencode({"q": f"warm {i}", "limit": 20})
+        )
+        assert status == 200, body
+        cold.append(ms)
+        assert body["searched"] == args.videos, body.get("searched")
+    status, ms, body = _get(host, args.port, token, "/api/videos")
+    assert status == 200 and body["total"] == args.videos, body
+    print(
+        f"cold search requests (encoder + matrix load per worker): {', '.join(f'{c:.0f}' for c in cold)} ms"
+    )
+
+
+def _targets(*, videos: int) -> dict[str, tuple[PathsFor, int]]:
+    """Endpoint name -> (request paths, p95 target in ms)."""
+    return {
+        "videos, first page, default queue order (uncertainty+diversity)": (
+            lambda i, n: "/api/videos",
+            100,
+        ),
+        "videos, first page, order=uncertainty": (
+            lambda i, n: "/api/videos?order=uncertainty",
+            100,
+        ),
+        "search ?q= (a new text every request) top 20": (
+            lambda i, n: (
+                "/api/search?"
+                + urlencode(
+                    {
+                        "q": f"a video of {random.choice(WORDS)} {random.choice(WORDS)} {i}-{n}",
+                        "limit": 20,
+                    }
+                )
+            ),
+            200,
+        ),
+        "search ?like= top 20": (
+            lambda i, n: f"/api/search?like={random.randint(1, videos)}&limit=20",
+            200,
+        ),
+    }
+
+
+def _load_targets(*, host: str, args: argparse.Namespace, token: str) -> dict[str, dict]:
+    print(
+        f"\n{args.videos} videos, gunicorn -w {args.workers}, {args.concurrency} client threads, "
+        f"{args.seconds:.0f} s per endpoint"
+    )
+    print(f"{'endpoint':66} {'req':>6} {'req/s':>7} {'p50':>7} {'p95':>7} {'max':>7}  target")
+    results = {}
+    for name, (paths, target) in _targets(videos=args.videos).items():
+        r = load(
+            host=host,
+            port=args.port,
+            token=token,
+            paths=paths,
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+        )
+        results[name] = r
+        verdict = "PASS" if r["p95"] < target else "FAIL"
+        print(
+            f"{name:66} {r['requests']:6d} {r['rps']:7.1f} {r['p50']:6.1f}ms {r['p95']:6.1f}ms "
+            f"{r['max']:6.0f}ms  p95<{target}ms {verdict}"
+            + (f"  errors={r['errors']} ({r['first_error']})" if r["errors"] else ""),
+            flush=True,
+        )
+    return results
+
+
+def _print_split(*, dim: int, videos: int) -> None:
+    split = in_process_split(dim, videos)
+    print(
+        f"\nin-process split (1 thread): query encoding (ViT-B-32 text tower, warm) p50 "
+        f"{split['encode_query_ms_p50']:.1f} ms (max {split['encode_query_ms_max']:.1f}; the padded "
+        f"77-token encode_text: p50 {split['encode_text_ms_p50']:.1f} ms; max |difference| "
+        f"{split['max_abs_diff']:.1e}); ranking "
+        f"{videos}x{dim} p50 {split['rank_ms_p50']:.1f} ms (max {split['rank_ms_max']:.1f})"
+    )
+
+
+def main() -> None:
+    args = _parse_args()
+    database_url, created_db = _database()
+    data_dir = Path(tempfile.mkdtemp(prefix="vidsort-bench-"))
+    library_root = data_dir / "library"
+    library_root.mkdir()
+    env = _server_env(database_url=database_url, data_dir=data_dir, library_root=library_root)
     os.environ.update(env)
     gunicorn = None
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        print(f"database {urlparse(database_url).path[1:]}: migrating", flush=True)
-        call_command("migrate", verbosity=0)
-        print(
-            f"populating {args.videos} videos (+ predictions, {args.dim}-dim embeddings)",
-            flush=True,
+        token = _migrate_and_populate(
+            args=args, database_url=database_url, library_root=library_root
         )
-        t0 = time.monotonic()
-        token = populate(videos=args.videos, dim=args.dim, library_root=library_root)
-        print(f"populated in {time.monotonic() - t0:.0f} s", flush=True)
-        from django.db import connections
-
-        connections.close_all()
-
-        gunicorn = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "vidsort_site.wsgi",
-                "-w",
-                str(args.workers),
-                "-b",
-                f"127.0.0.1:{args.port}",
-                "--timeout",
-                "300",
-                "--log-level",
-                "warning",
-            ],
-            cwd=REPO,
-            env=env,
-            start_new_session=True,
-        )
+        gunicorn = _start_gunicorn(workers=args.workers, port=args.port, env=env)
         host = "127.0.0.1"
-        for _ in range(300):
-            try:
-                if _get(host, args.port, token, "/healthz")[0] in (200, 503):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        results = {}
-        # Cold requests: every worker loads the encoder and the matrix on its first search.
-        cold = []
-        for i in range(args.workers * 2):
-            status, ms, body = _get(
-                host, args.port, token, "/api/search?" + urlencode({"q": f"warm {i}", "limit": 20})
-            )
-            assert status == 200, body
-            cold.append(ms)
-            assert body["searched"] == args.videos, body.get("searched")
-        status, ms, body = _get(host, args.port, token, "/api/videos")
-        assert status == 200 and body["total"] == args.videos, body
-        print(
-            f"cold search requests (encoder + matrix load per worker): {', '.join(f'{c:.0f}' for c in cold)} ms"
-        )
-
-        targets = {
-            "videos, first page, default queue order (uncertainty+diversity)": (
-                lambda i, n: "/api/videos",
-                100,
-            ),
-            "videos, first page, order=uncertainty": (
-                lambda i, n: "/api/videos?order=uncertainty",
-                100,
-            ),
-            "search ?q= (a new text every request) top 20": (
-                lambda i, n: (
-                    "/api/search?"
-                    + urlencode(
-                        {
-                            "q": f"a video of {random.choice(WORDS)} {random.choice(WORDS)} {i}-{n}",
-                            "limit": 20,
-                        }
-                    )
-                ),
-                200,
-            ),
-            "search ?like= top 20": (
-                lambda i, n: f"/api/search?like={random.randint(1, args.videos)}&limit=20",
-                200,
-            ),
-        }
-        print(
-            f"\n{args.videos} videos, gunicorn -w {args.workers}, {args.concurrency} client threads, "
-            f"{args.seconds:.0f} s per endpoint"
-        )
-        print(f"{'endpoint':66} {'req':>6} {'req/s':>7} {'p50':>7} {'p95':>7} {'max':>7}  target")
-        for name, (paths, target) in targets.items():
-            r = load(
-                host=host,
-                port=args.port,
-                token=token,
-                paths=paths,
-                seconds=args.seconds,
-                concurrency=args.concurrency,
-            )
-            results[name] = r
-            verdict = "PASS" if r["p95"] < target else "FAIL"
-            print(
-                f"{name:66} {r['requests']:6d} {r['rps']:7.1f} {r['p50']:6.1f}ms {r['p95']:6.1f}ms "
-                f"{r['max']:6.0f}ms  p95<{target}ms {verdict}"
-                + (f"  errors={r['errors']} ({r['first_error']})" if r["errors"] else ""),
-                flush=True,
-            )
-        split = in_process_split(args.dim, args.videos)
-        print(
-            f"\nin-process split (1 thread): query encoding (ViT-B-32 text tower, warm) p50 "
-            f"{split['encode_query_ms_p50']:.1f} ms (max {split['encode_query_ms_max']:.1f}; the padded "
-            f"77-token encode_text: p50 {split['encode_text_ms_p50']:.1f} ms; max |difference| "
-            f"{split['max_abs_diff']:.1e}); ranking "
-            f"{args.videos}x{args.dim} p50 {split['rank_ms_p50']:.1f} ms (max {split['rank_ms_max']:.1f})"
-        )
+        _wait_ready(host=host, port=args.port, token=token)
+        _cold_requests(host=host, args=args, token=token)
+        _load_targets(host=host, args=args, token=token)
+        _print_split(dim=args.dim, videos=args.videos)
     finally:
         if gunicorn is not None:
             os.killpg(gunicorn.pid, signal.SIGTERM)

@@ -43,13 +43,15 @@ def main() -> None:
         )
     )
     names = sorted({f.name.rsplit("_", 1)[0] for f in files})
-    vectors, labels = [], []
+    vectors: list[np.ndarray] = []
+    labels: list[int] = []
     for result in extract_embeddings(
         [(f.name, f) for f in files], encoder=encoder, workers=os.cpu_count()
     ):
         if result.ok:
+            assert result.vector is not None
             vectors.append(result.vector)
-            labels.append(names.index(result.key.rsplit("_", 1)[0]))
+            labels.append(names.index(str(result.key).rsplit("_", 1)[0]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, X=np.stack(vectors), y=np.array(labels), names=np.array(names))
     print(

@@ -27,7 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from mlpipeline.embeddings import ExtractionStats, extract_embeddings, pack_vector  # noqa: E402
-from mlpipeline.encoder import EncoderConfig, create_encoder  # noqa: E402
+from mlpipeline.encoder import Encoder, EncoderConfig, create_encoder  # noqa: E402
+from mlpipeline.frames import SamplingMode  # noqa: E402
 from tests.mlpipeline.videos import make_realistic_clip  # noqa: E402
 
 
@@ -78,14 +79,14 @@ def ensure_clips(
 
 def run_pipeline(
     *,
-    encoder,
+    encoder: Encoder,
     clips: list[Path],
-    mode: str,
+    mode: SamplingMode,
     num_frames: int,
     workers: int,
     keyframe_seconds: float,
     model: str,
-) -> RunFigures:  # type: ignore[no-untyped-def]
+) -> RunFigures:
     stats = ExtractionStats()
     pack_seconds = 0.0
     started = time.perf_counter()
@@ -95,12 +96,13 @@ def run_pipeline(
         num_frames=num_frames,
         mode=mode,
         workers=workers,
-        stats=stats,  # type: ignore[arg-type]
+        stats=stats,
     ):
         if result.ok:
+            assert result.vector is not None and result.frame_vectors is not None
             packed_at = time.perf_counter()
-            pack_vector(result.vector)  # type: ignore[arg-type]
-            pack_vector(result.frame_vectors)  # type: ignore[arg-type]
+            pack_vector(result.vector)
+            pack_vector(result.frame_vectors)
             pack_seconds += time.perf_counter() - packed_at
         else:
             print(f"  ! {result.key}: {result.error}", file=sys.stderr)
@@ -125,7 +127,7 @@ def run_pipeline(
     )
 
 
-def run_naive_baseline(*, encoder, clips: list[Path], num_frames: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def run_naive_baseline(*, encoder: Encoder, clips: list[Path], num_frames: int) -> dict[str, float]:
     """What a first attempt looks like: OpenCV seek by frame index per frame, PIL preprocessing,
     one forward pass per frame. Trusts the container's frame count, so it also shows that cost."""
     import cv2
@@ -168,7 +170,7 @@ def run_naive_baseline(*, encoder, clips: list[Path], num_frames: int) -> dict[s
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -191,13 +193,48 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--clip-dir", type=Path, default=REPO_ROOT / "bench" / "out" / "clips")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def naive_compare(
+    *,
+    encoder: Encoder,
+    clips_by_interval: dict[float, list[Path]],
+    model_runs: list[RunFigures],
+    num_videos: int,
+    num_frames: int,
+) -> dict[str, float]:
+    """Run the naive baseline on the first interval's clips and print how it compares."""
+    clips = next(iter(clips_by_interval.values()))[:num_videos]
+    naive = run_naive_baseline(encoder=encoder, clips=clips, num_frames=num_frames)
+    ours = next(
+        (
+            run
+            for run in model_runs
+            if run.mode == "fast" and run.keyframe_seconds == next(iter(clips_by_interval))
+        ),
+        model_runs[0],
+    )
+    naive["speedup_of_pipeline_fast"] = round(
+        ours.videos_per_second / naive["videos_per_second"], 2
+    )
+    print(
+        f"naive baseline ({naive['videos']} clips, GOP {next(iter(clips_by_interval)):g}s): "
+        f"{naive['videos_per_second']:.2f} vid/s (decode {naive['decode_seconds']}s, PIL preprocess "
+        f"{naive['preprocess_seconds']}s, encode {naive['encode_seconds']}s); pipeline fast mode is "
+        f"{naive['speedup_of_pipeline_fast']}x faster"
+    )
+    return naive
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
 
     from mlpipeline.embeddings import default_workers
 
     workers = default_workers() if args.workers is None else args.workers
-    clips_by_interval = {}
+    clips_by_interval: dict[float, list[Path]] = {}
     started = time.perf_counter()
     for keyframe_seconds in args.keyframe_seconds:
         clips_by_interval[keyframe_seconds] = ensure_clips(
@@ -208,12 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         f"clips ready in {time.perf_counter() - started:.1f}s: {args.videos} per keyframe interval in {args.clip_dir}"
     )
 
-    report: dict[str, object] = {
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "workers": workers,
-        "runs": [],
-        "naive": {},
-    }
+    runs: list[dict[str, object]] = []
+    naive_by_model: dict[str, dict[str, float]] = {}
     import torch
 
     for model in args.models:
@@ -245,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         header = f"{'GOP':>4} {'mode':>5} {'vid/s':>6} {'fr/s':>6} {'wall':>6} {'decode':>7} {'resize':>7} {'encode':>7} {'pack':>6} {'wait':>6} {'enc%':>5} {'RSS MB':>7} {'wkr MB':>7}"
         print(header)
-        model_runs = []
+        model_runs: list[RunFigures] = []
         for keyframe_seconds, clips in clips_by_interval.items():
             for mode in args.modes:
                 figures = run_pipeline(
@@ -259,32 +292,25 @@ def main(argv: list[str] | None = None) -> int:
                     f"{figures.encode_seconds:>7.2f} {figures.pack_seconds:>6.3f} {figures.wait_seconds:>6.2f} "
                     f"{figures.encode_share * 100:>4.0f}% {figures.peak_rss_mb:>7.0f} {figures.peak_worker_rss_mb:>7.0f}"
                 )
-        report["runs"].extend(asdict(run) for run in model_runs)  # type: ignore[union-attr]
+        runs.extend(asdict(run) for run in model_runs)
         if args.naive_videos > 0:
-            clips = next(iter(clips_by_interval.values()))[: args.naive_videos]
-            naive = run_naive_baseline(encoder=encoder, clips=clips, num_frames=args.frames)
-            ours = next(
-                (
-                    run
-                    for run in model_runs
-                    if run.mode == "fast" and run.keyframe_seconds == next(iter(clips_by_interval))
-                ),
-                model_runs[0],
-            )
-            naive["speedup_of_pipeline_fast"] = round(
-                ours.videos_per_second / naive["videos_per_second"], 2
-            )
-            report["naive"][model] = naive  # type: ignore[index]
-            print(
-                f"naive baseline ({naive['videos']} clips, GOP {next(iter(clips_by_interval)):g}s): "
-                f"{naive['videos_per_second']:.2f} vid/s (decode {naive['decode_seconds']}s, PIL preprocess "
-                f"{naive['preprocess_seconds']}s, encode {naive['encode_seconds']}s); pipeline fast mode is "
-                f"{naive['speedup_of_pipeline_fast']}x faster"
+            naive_by_model[model] = naive_compare(
+                encoder=encoder,
+                clips_by_interval=clips_by_interval,
+                model_runs=model_runs,
+                num_videos=args.naive_videos,
+                num_frames=args.frames,
             )
         if torch.cuda.is_available():
             print(f"peak CUDA memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB")
         del encoder
     if args.json:
+        report = {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "workers": workers,
+            "runs": runs,
+            "naive": naive_by_model,
+        }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -26,8 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from labeling.models import Library
+    from mlpipeline.encoder import Encoder
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -56,7 +61,9 @@ def _setup_django(data_dir: Path) -> str:
     return connection.vendor
 
 
-def _populate(*, labelled: int, loose: int, folders: int, dim: int, frames: int, root: Path):
+def _populate(
+    *, labelled: int, loose: int, folders: int, dim: int, frames: int, root: Path
+) -> Library:
     from labeling.models import Embedding, Folder, Library, Video
     from mlpipeline.embeddings import pack_vector
     from mlpipeline.synthetic import SyntheticConfig, make_library
@@ -142,7 +149,8 @@ def main() -> None:
         from labeling.services.learning import classifier_train, predictions_compute
 
         # No text tower: zero-shot is off for random weights, as for the real ViT-B-32 here.
-        encoder = SimpleNamespace(model_id=MODEL_ID, has_text_alignment=False)
+        # A stand-in: training reads only these two attributes of the encoder.
+        encoder = cast("Encoder", SimpleNamespace(model_id=MODEL_ID, has_text_alignment=False))
         started = time.perf_counter()
         report = classifier_train(library=library, encoder=encoder)
         train_seconds = time.perf_counter() - started

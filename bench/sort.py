@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vidsort_site.settings")
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace, test_db: str) -> None:
 
         real_link = os.link
 
-        def exdev(src, dst, **kwargs):
+        def exdev(src: str, dst: str, **kwargs: Any) -> None:
             if sorting.TEMP_PREFIX not in os.path.basename(src):
                 raise OSError(errno.EXDEV, "Invalid cross-device link")
             return real_link(src, dst, **kwargs)

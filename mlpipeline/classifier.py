@@ -196,7 +196,7 @@ class TrainedClassifier:
             "regularisation_c": float(self.regularisation_c),
             "metadata": dict(self.metadata),
         }
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             "coef": np.ascontiguousarray(self.coef, dtype=np.float64),
             "intercept": np.ascontiguousarray(self.intercept, dtype=np.float64),
             "header": np.frombuffer(

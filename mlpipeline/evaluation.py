@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from mlpipeline.blend import DEFAULT_PRIOR_LABELS, BlendConfig, blend_probabilities
+from mlpipeline.blend import DEFAULT_PRIOR_LABELS, BlendConfig, Label, blend_probabilities
 from mlpipeline.classifier import ClassifierConfig, fit_classifier, train_classifier
 from mlpipeline.strategies import STRATEGIES, QueueCandidates
 from mlpipeline.zeroshot import DEFAULT_LOGIT_SCALE, ZeroShotModel, calibrate_zero_shot
@@ -273,11 +273,15 @@ def simulate_blend(
                 if c not in new_folder_ids and per_folder > 0
             ]
             labelled = np.concatenate(label_rows) if label_rows else np.zeros(0, dtype=np.int64)
-            label_counts = {c: (0 if c in new_folder_ids else per_folder) for c in classes}
+            label_counts: dict[Label, int] = {
+                c: (0 if c in new_folder_ids else per_folder) for c in classes
+            }
             X_test, y_test = X[test_rows], y[test_rows]
             is_new = np.isin(y_test, list(new_folder_ids))
 
-            def score(probs: np.ndarray, mask: np.ndarray | None = None, truth=y_test) -> float:
+            def score(
+                probs: np.ndarray, mask: np.ndarray | None = None, truth: np.ndarray = y_test
+            ) -> float:
                 return _accuracy_of(probs, classes=classes, truth=truth, mask=mask)
 
             zero_shot = calibrate_zero_shot(raw_zero_shot, X=X[labelled], y=y[labelled].tolist())

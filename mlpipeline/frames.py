@@ -197,19 +197,19 @@ def _sample_open_container(
     if any(frame is None for frame in chosen):
         # Typically a header that promises more than the file holds (truncated download).
         notes.append("some target times had no frame; nearest decoded frame repeated")
-        chosen = _fill_gaps(chosen)
+    frames = _fill_gaps(chosen)
 
-    first = chosen[0]
+    first = frames[0]
     rotation = _rotation_degrees(first)
     resize_started = time.perf_counter()
-    images = np.stack([_to_clip_crop(frame, size=size, rotation=rotation) for frame in chosen])
+    images = np.stack([_to_clip_crop(frame, size=size, rotation=rotation) for frame in frames])
     resize_seconds = time.perf_counter() - resize_started
     timestamps = np.array(
         [
             float((frame.pts - info.start_pts) * info.time_base)
             if frame.pts is not None
             else math.nan
-            for frame in chosen
+            for frame in frames
         ],
         dtype=np.float64,
     )
@@ -429,21 +429,9 @@ def _decode_fast(
     # proportionally over the reachable window so they stay in order and distinct.
     missing = [index for index, frame in enumerate(chosen) if frame is None]
     if missing:
-        groups: dict[int, list[int]] = {}
-        for index in missing:
-            before = bisect.bisect_right(keyframe_pts, targets_pts[index]) - 1
-            groups.setdefault(keyframe_pts[max(before, 0)], []).append(index)
-        adjusted: dict[int, int] = {}
-        for keyframe, indices in groups.items():
-            reach = keyframe + fill_pts * len(indices)
-            furthest = max(targets_pts[index] for index in indices)
-            for index in indices:
-                target = targets_pts[index]
-                if furthest > reach and furthest > keyframe:
-                    target = keyframe + (target - keyframe) * (reach - keyframe) // (
-                        furthest - keyframe
-                    )
-                adjusted[index] = target
+        adjusted = _fill_targets(
+            missing, targets_pts=targets_pts, keyframe_pts=keyframe_pts, fill_pts=fill_pts
+        )
         order = sorted(missing, key=lambda index: adjusted[index])
         frames = _decode_at(
             container,
@@ -454,6 +442,32 @@ def _decode_fast(
         for index, frame in zip(order, frames, strict=True):
             chosen[index] = frame
     return chosen, hits
+
+
+def _fill_targets(
+    missing: Sequence[int],
+    *,
+    targets_pts: Sequence[int],
+    keyframe_pts: Sequence[int],
+    fill_pts: int,
+) -> dict[int, int]:
+    """Where to decode each missing target: itself, or pulled back within the fill reach."""
+    groups: dict[int, list[int]] = {}
+    for index in missing:
+        before = bisect.bisect_right(keyframe_pts, targets_pts[index]) - 1
+        groups.setdefault(keyframe_pts[max(before, 0)], []).append(index)
+    adjusted: dict[int, int] = {}
+    for keyframe, indices in groups.items():
+        reach = keyframe + fill_pts * len(indices)
+        furthest = max(targets_pts[index] for index in indices)
+        for index in indices:
+            target = targets_pts[index]
+            if furthest > reach and furthest > keyframe:
+                target = keyframe + (target - keyframe) * (reach - keyframe) // (
+                    furthest - keyframe
+                )
+            adjusted[index] = target
+    return adjusted
 
 
 def _assign_keyframes(

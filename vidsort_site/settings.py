@@ -11,6 +11,7 @@ import os
 import secrets
 import zoneinfo
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -232,7 +233,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": None,
 }
 
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "VidSort API",
     "DESCRIPTION": "Sort a video library with CLIP embeddings and active learning.",
     "VERSION": "0.1.0",
