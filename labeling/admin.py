@@ -1,10 +1,16 @@
-"""Admin: inspect videos, folders, labels, jobs. History rows are read-only."""
+"""Admin: inspect videos, folders, labels, jobs. History rows are read-only.
+
+What the disk holds is never changed by editing a row: a folder's name goes through the
+rename service (which moves the directory and the videos' paths), and a library's root
+and a video's place are read-only.
+"""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from labeling.models import (
     Classifier,
@@ -17,6 +23,7 @@ from labeling.models import (
     Prediction,
     Video,
 )
+from labeling.services.folders import FolderError, folder_name_validate, folder_rename
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,6 +76,12 @@ class LibraryAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "last_scan_at"]
     actions = ["autofile_dry_run", "autofile_now"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Library | None = None) -> list[str]:
+        # Every video path is relative to the root: pointing the row elsewhere would
+        # leave them all naming files that are not there.
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if obj is None else ["root", *fields]
+
     @admin.action(
         description=f"Auto-file: dry run (list videos predicted ≥ {AUTOFILE_ADMIN_THRESHOLD})"
     )
@@ -97,12 +110,50 @@ class LibraryAdmin(admin.ModelAdmin):
         return obj.n_folders
 
 
+class FolderAdminForm(forms.ModelForm):
+    """Refuses the names the folder service refuses, as a form error."""
+
+    class Meta:
+        model = Folder
+        fields = ["library", "name", "prompts", "key"]
+
+    def clean_name(self) -> str:
+        try:
+            return folder_name_validate(name=self.cleaned_data["name"])
+        except FolderError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 @admin.register(Folder)
 class FolderAdmin(admin.ModelAdmin):
+    form = FolderAdminForm
     list_display = ["name", "key", "video_count", "library", "prompts", "created_at"]
     list_filter = ["library"]
     search_fields = ["name"]
     readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Folder | None = None) -> list[str]:
+        # The directory lives in its library: moving the row would leave the files behind.
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if obj is None else ["library", *fields]
+
+    def save_model(
+        self, request: HttpRequest, obj: Folder, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change and "name" in form.changed_data:
+            stored = Folder.objects.select_related("library").get(pk=obj.pk)
+            try:
+                folder_rename(folder=stored, name=obj.name)
+            except FolderError as exc:
+                obj.name = stored.name
+                request._vidsort_rename_refused = True  # type: ignore[attr-defined]
+                messages.error(request, f"Not renamed: {exc}")
+        super().save_model(request, obj, form, change)
+
+    def response_change(self, request: HttpRequest, obj: Folder) -> HttpResponse:
+        if getattr(request, "_vidsort_rename_refused", False):
+            return HttpResponseRedirect(request.path)  # back to the form, no "changed" banner
+        return super().response_change(request, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Folder]:
         return (

@@ -1,22 +1,26 @@
-"""The admin shows every model, with counts, and keeps history read-only."""
+"""The admin shows every model, with counts, keeps history read-only, and never changes
+a row in a way the disk does not follow."""
 
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from labeling.models import LabelEvent, Video
+from labeling.models import Folder, LabelEvent, Library, Video
+from tests.labeling.helpers import admin_form_data
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def scanned(tmp_path):
+def scanned(tmp_path: Path) -> Path:
     root = tmp_path / "demo"
     call_command("vidsort_demo", str(root), "--videos", "12", stdout=StringIO())
     call_command("vidsort_scan", "--library", str(root), stdout=StringIO())
+    return root
 
 
 @pytest.mark.parametrize(
@@ -37,12 +41,65 @@ def test_folder_list_shows_counts(admin_client, scanned):
 
 def test_video_page_shows_label_history_read_only(admin_client, scanned):
     video = Video.objects.exclude(folder=None).first()
-    body = admin_client.get(f"/admin/labeling/video/{video.pk}/change/").content.decode()
+    url = f"/admin/labeling/video/{video.pk}/change/"
+    page = admin_client.get(url)
+    body = page.content.decode()
     assert "import" in body and "Label events" in body
-    # Posting a change must not move the video to another folder behind the disk's back.
-    admin_client.post(f"/admin/labeling/video/{video.pk}/change/", {"folder": ""})
+    # A complete form (inlines included) that the admin accepts, with the folder cleared:
+    # the video must not leave its folder behind the disk's back.
+    data = admin_form_data(page) | {"folder": "", "path": "elsewhere.mp4"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
     video.refresh_from_db()
-    assert video.folder is not None
+    assert video.folder is not None and video.path.startswith(f"{video.folder.name}/")
+
+
+def test_renaming_a_folder_moves_its_directory_and_videos(admin_client, scanned):
+    folder = Folder.objects.get(name="sunsets")
+    count = folder.videos.count()
+    url = f"/admin/labeling/folder/{folder.pk}/change/"
+    data = admin_form_data(admin_client.get(url)) | {"name": "dusk"}
+    assert admin_client.post(url, data).status_code == 302
+    folder.refresh_from_db()
+    assert folder.name == "dusk"
+    assert (scanned / "dusk").is_dir() and not (scanned / "sunsets").exists()
+    paths = list(folder.videos.values_list("path", flat=True))
+    assert len(paths) == count > 0
+    assert all(p.startswith("dusk/") and (scanned / p).is_file() for p in paths)
+
+
+def test_a_folder_rename_the_service_refuses_changes_nothing(admin_client, scanned):
+    folder = Folder.objects.get(name="sunsets")
+    url = f"/admin/labeling/folder/{folder.pk}/change/"
+    (scanned / "taken").mkdir()
+    for name, status in [("../escape", 200), ("taken", 302)]:
+        response = admin_client.post(url, admin_form_data(admin_client.get(url)) | {"name": name})
+        assert response.status_code == status
+        folder.refresh_from_db()
+        assert folder.name == "sunsets" and (scanned / "sunsets").is_dir()
+    assert not (scanned.parent / "escape").exists()
+    assert "Not renamed" in admin_client.get(url).content.decode()
+
+
+def test_a_folder_stays_in_its_library(admin_client, scanned, tmp_path):
+    folder = Folder.objects.get(name="sunsets")
+    other = Library.objects.create(name="other", root=str(tmp_path / "other"))
+    url = f"/admin/labeling/folder/{folder.pk}/change/"
+    data = admin_form_data(admin_client.get(url)) | {"library": other.pk}
+    assert admin_client.post(url, data).status_code == 302
+    folder.refresh_from_db()
+    assert folder.library.root == str(scanned)
+
+
+def test_a_library_root_is_read_only(admin_client, scanned, tmp_path):
+    library = Library.objects.get(root=str(scanned))
+    url = f"/admin/labeling/library/{library.pk}/change/"
+    page = admin_client.get(url)
+    assert "root" not in page.context["adminform"].form.fields
+    data = admin_form_data(page) | {"name": "renamed", "root": str(tmp_path / "elsewhere")}
+    assert admin_client.post(url, data).status_code == 302
+    library.refresh_from_db()
+    assert library.name == "renamed" and library.root == str(scanned)
 
 
 def test_search_by_filename(admin_client, scanned):
