@@ -1,29 +1,53 @@
-# syntax=docker/dockerfile:1
 # One image for every VidSort service: web (gunicorn), Celery workers, beat and Flower.
 #   docker compose build                                   CUDA torch (default; the GPU worker needs it)
 #   docker compose build --build-arg TORCH_VARIANT=cpu     CPU-only torch: about 1.5 GB smaller, for laptops
 # (or set TORCH_VARIANT=cpu in .env). See docs/deploy.md.
+# No BuildKit-only syntax: Docker's classic builder (Debian's docker-compose 1.29 without
+# DOCKER_BUILDKIT=1) builds it too, and nothing is fetched from Docker Hub but the base
+# image, which PYTHON_IMAGE replaces (docs/deploy.md, "Without Docker Hub").
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- build: a virtual environment with the pinned requirements ------------------------
 FROM ${PYTHON_IMAGE} AS build
 ARG TORCH_VARIANT=cuda
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+# Where the CPU variant takes torch and torchvision from: PyTorch's CPU index, a mirror
+# of it, or empty for the same place as every other package.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# A PyPI mirror, an extra index, or PIP_NO_INDEX=1 to install only from
+# docker/offline/wheels. Empty: pypi.org.
+ARG PIP_INDEX_URL=
+ARG PIP_EXTRA_INDEX_URL=
+ARG PIP_NO_INDEX=
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt /tmp/requirements.txt
+# Optional (docker/offline/README.md): ca.crt, a CA bundle pip trusts instead of its own
+# (a network that intercepts TLS), and wheels/, a folder of wheels pip looks in first.
+# Only this stage sees them; the runtime image copies the code without them.
+COPY docker/offline/ /tmp/offline/
 # torch and torchvision keep the pins from requirements.txt in both variants: the CPU
 # wheels (2.x.y+cpu) satisfy "==2.x.y", so the second install leaves them in place.
-RUN --mount=type=cache,target=/root/.cache/pip \
-    set -eu; \
+# Empty index variables are unset: pip would read an empty PIP_INDEX_URL as an index at "".
+RUN set -eu; \
+    [ -n "$PIP_INDEX_URL" ] || unset PIP_INDEX_URL; \
+    [ -n "$PIP_EXTRA_INDEX_URL" ] || unset PIP_EXTRA_INDEX_URL; \
+    [ -n "$PIP_NO_INDEX" ] || unset PIP_NO_INDEX; \
+    if [ -s /tmp/offline/ca.crt ]; then export PIP_CERT=/tmp/offline/ca.crt; fi; \
+    if [ -d /tmp/offline/wheels ]; then export PIP_FIND_LINKS=/tmp/offline/wheels; fi; \
     case "$TORCH_VARIANT" in \
       cpu) grep -E '^(torch|torchvision)==' /tmp/requirements.txt > /tmp/torch.txt; \
-           pip install --index-url https://download.pytorch.org/whl/cpu -r /tmp/torch.txt ;; \
+           pip install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} -r /tmp/torch.txt ;; \
       cuda) ;; \
       *) echo "TORCH_VARIANT must be cpu or cuda, not '$TORCH_VARIANT'" >&2; exit 1 ;; \
     esac; \
     pip install -r /tmp/requirements.txt
+
+# --- source: the code, without the build-only files of docker/offline ------------------
+FROM ${PYTHON_IMAGE} AS source
+COPY . /src
+RUN rm -rf /src/docker/offline
 
 # --- runtime ----------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}
@@ -61,7 +85,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 
 WORKDIR /app
 # Owned by root and read-only for the app user: the code cannot be changed at run time.
-COPY . /app
+COPY --from=source /src /app
 RUN chmod 0755 /app/docker/entrypoint.sh /app/docker/healthcheck.py
 
 USER vidsort

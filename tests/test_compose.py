@@ -1,6 +1,7 @@
-"""The Docker stack, checked without a Docker engine (none runs in CI or here).
+"""The Docker stack's files, checked without a Docker engine.
 
-docker-compose.yml is parsed and interpolated with .env.example the way compose does it,
+scripts/compose-smoke.sh builds and runs the stack for real (.ci/run, after the suite);
+these checks are the quick part. docker-compose.yml is parsed and interpolated with .env.example the way compose does it,
 then checked against what the application really reads (vidsort_site/settings.py). When
 a compose implementation is installed (`docker compose` or Debian's `docker-compose`),
 it validates the file too; `nginx -t` checks the nginx template rendered for a local run.
@@ -456,12 +457,13 @@ def test_the_expose_override_publishes_only_on_the_given_address():
 
 def test_the_dockerfile():
     text = DOCKERFILE.read_text()
-    assert "python:3.11-slim" in text
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
     assert re.search(r"^USER vidsort$", text, re.M)  # never root at run time
     assert re.search(r"^HEALTHCHECK ", text, re.M)
     assert "ffmpeg" in text
     assert "ARG TORCH_VARIANT=cuda" in text
-    assert "--index-url https://download.pytorch.org/whl/cpu" in text
+    assert "ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu" in text
+    assert '--index-url "$TORCH_INDEX_URL"' in text
     # The pins stay in requirements.txt alone; the CPU variant reads them from there.
     requirements = (REPO / "requirements.txt").read_text()
     assert re.search(r"^torch==\d", requirements, re.M)
@@ -474,6 +476,86 @@ def test_dockerignore_keeps_local_state_out():
     ignored = (REPO / ".dockerignore").read_text().split()
     for entry in (".venv", "data", ".env", ".git"):
         assert entry in ignored
+    # The build stage reads docker/offline (CA bundle, wheels); the runtime image not.
+    assert not any(entry == "docker" or entry.startswith("docker/") for entry in ignored)
+    assert "COPY docker/offline/ /tmp/offline/" in DOCKERFILE.read_text()
+    assert "rm -rf /src/docker/offline" in DOCKERFILE.read_text()
+
+
+def test_the_dockerfile_builds_without_docker_hub_or_buildkit():
+    text = DOCKERFILE.read_text()
+    # A "# syntax=" line makes BuildKit fetch its frontend from Docker Hub; --mount and
+    # heredocs need BuildKit, which Debian's docker-compose 1.29 does not use by default.
+    assert not re.search(r"^#\s*syntax\s*=", text, re.M | re.I)
+    assert "--mount=" not in text and "<<" not in text
+    # Every stage starts from PYTHON_IMAGE, so one build argument replaces Docker Hub.
+    assert set(re.findall(r"^FROM (\S+)", text, re.M)) == {"${PYTHON_IMAGE}"}
+
+
+def test_compose_passes_every_build_argument_the_dockerfile_declares(compose):
+    declared = set(re.findall(r"^ARG ([A-Z_]+)", DOCKERFILE.read_text(), re.M))
+    for name in APP_SERVICES:
+        args = compose["services"][name]["build"]["args"]
+        assert set(args) <= declared, set(args) - declared
+    args = compose["services"]["web"]["build"]["args"]
+    assert declared - set(args) == set(), "declared but not settable from .env"
+    assert args["PYTHON_IMAGE"] == env_example()["PYTHON_IMAGE"] == "python:3.11-slim-bookworm"
+
+
+def test_every_image_can_be_replaced_from_env(compose):
+    defaults = {
+        "postgres": ("POSTGRES_IMAGE", "postgres:17-alpine"),
+        "redis": ("REDIS_IMAGE", "redis:7-alpine"),
+        "nginx": ("NGINX_IMAGE", "nginx:1.27-alpine"),
+    }
+    for service, (variable, default) in defaults.items():
+        assert compose["services"][service]["image"] == default
+        assert env_example()[variable] == default
+    env = env_example() | {
+        "POSTGRES_IMAGE": "mirror.lan/pg:17",
+        "REDIS_IMAGE": "mirror.lan/redis:7",
+        "NGINX_IMAGE": "mirror.lan/nginx:1",
+        "PYTHON_IMAGE": "mirror.lan/python:3.11",
+        "PIP_INDEX_URL": "https://pypi.lan/simple",
+        "TORCH_INDEX_URL": "",
+    }
+    services = load_compose(env)["services"]
+    assert services["postgres"]["image"] == "mirror.lan/pg:17"
+    assert services["redis"]["image"] == "mirror.lan/redis:7"
+    assert services["nginx"]["image"] == "mirror.lan/nginx:1"
+    args = services["worker"]["build"]["args"]
+    assert args["PYTHON_IMAGE"] == "mirror.lan/python:3.11"
+    assert args["PIP_INDEX_URL"] == "https://pypi.lan/simple"
+    assert args["TORCH_INDEX_URL"] == ""  # empty: the same index as everything else
+
+
+def test_the_local_base_images_keep_the_upstream_contract():
+    base = REPO / "docker" / "base"
+    postgres = (base / "postgres" / "entrypoint.sh").read_text()
+    for name in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "PGDATA"):
+        assert name in postgres
+    assert "ENV PATH=/usr/lib/postgresql/" in (base / "postgres" / "Dockerfile").read_text()
+    assert "PGDATA=/var/lib/postgresql/data" in (base / "postgres" / "Dockerfile").read_text()
+    nginx = (base / "nginx" / "entrypoint.sh").read_text()
+    assert "NGINX_ENVSUBST_FILTER" in nginx and "/etc/nginx/templates/" in nginx
+    assert "wget" in (base / "nginx" / "Dockerfile").read_text()  # the compose healthcheck
+    assert "WORKDIR /data" in (base / "redis" / "Dockerfile").read_text()
+    assert "python-is-python3" in (base / "python" / "Dockerfile").read_text()
+    build = (base / "build.sh").read_text()
+    for variable in ("PYTHON_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE", "NGINX_IMAGE"):
+        assert f"{variable}=" in build and variable in ENV_EXAMPLE.read_text()
+
+
+def test_git_ignores_env_but_not_env_example():
+    if not (REPO / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO).returncode == 0
+
+    assert ignored(".env")
+    assert ignored("docker/offline/ca.crt") and ignored("docker/offline/wheels/x.whl")
+    assert not ignored(".env.example") and not ignored("docker/offline/README.md")
 
 
 # --- Real tools, when installed -------------------------------------------------------------
