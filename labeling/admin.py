@@ -40,7 +40,8 @@ AUTOFILE_ADMIN_THRESHOLD = 0.95
 
 
 def _autofile(request: HttpRequest, queryset: QuerySet[Library], *, dry_run: bool) -> None:
-    from labeling.services.sorting import SortError, videos_autofile
+    from labeling.services.autofile import videos_autofile
+    from labeling.services.errors import ServiceError as SortError
 
     for library in queryset:
         try:

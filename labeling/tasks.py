@@ -7,14 +7,18 @@ their work with conditional UPDATEs and stop quietly when the job is no longer t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ImproperlyConfigured
 
 from labeling.models import Job, Library
+from labeling.selectors.jobs import job_active_exists
 from labeling.services import retrain
+from labeling.services.dispatch import NextStep, steps_enqueue
 from labeling.services.jobs import (
     JobStopped,
     job_create,
@@ -24,8 +28,8 @@ from labeling.services.jobs import (
     job_succeed,
 )
 from labeling.services.library import library_current
+from labeling.services.reconcile import moves_reconcile
 from labeling.services.scan import library_scan
-from labeling.tasks_sorting import moves_reconcile_task  # noqa: F401  (registers the task)
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +77,7 @@ def library_scan_periodic_task() -> str:
     except ImproperlyConfigured as exc:
         logger.info("periodic scan skipped: %s", exc)
         return "skipped: no library"
-    active = Job.objects.filter(library=library, state__in=Job.ACTIVE_STATES)
-    if active.filter(kind=Job.Kind.RETRAIN).exists():
+    if job_active_exists(library=library, kind=Job.Kind.RETRAIN):
         logger.info("periodic scan skipped: a retrain of %s is active", library.root)
         return "skipped: retrain active"
     job, created = job_create(library=library, kind=Job.Kind.SCAN)
@@ -85,64 +88,73 @@ def library_scan_periodic_task() -> str:
     return f"scanned: job {job.pk}"
 
 
-def _run_stage(job_id: int, stage, *args):
+def _stage_run(stage: Callable[..., list[NextStep]], **kwargs: Any) -> None:
+    """Run one retrain stage and queue what it says comes next; a failure ends the job."""
+    job_id = kwargs["job_id"]
     try:
-        return stage(job_id, *args)
-    except retrain.JobStopped as exc:
+        steps = stage(**kwargs)
+    except JobStopped as exc:
         logger.info("job %s: %s", job_id, exc)
-        return None
+        return
     except SoftTimeLimitExceeded:
-        retrain.stage_fail(job_id, "the stage ran past its time limit")
-        return None
+        retrain.retrain_fail(job_id=job_id, error="the stage ran past its time limit")
+        return
     except Exception as exc:
         logger.exception("job %s failed", job_id)
-        retrain.stage_fail(job_id, retrain.human_error(exc))
-        return None
+        retrain.retrain_fail(job_id=job_id, error=retrain.retrain_error_message(exc))
+        return
+    steps_enqueue(steps=steps)
 
 
-@shared_task(
-    name="labeling.tasks.retrain_scan_task", acks_late=True, soft_time_limit=3600, time_limit=3700
-)
+RETRAIN_STAGE_OPTIONS = {"acks_late": True, "soft_time_limit": 1800, "time_limit": 1900}
+
+
+@shared_task(name=retrain.TASK_SCAN, acks_late=True, soft_time_limit=3600, time_limit=3700)
 def retrain_scan_task(job_id: int) -> None:
-    chunks = _run_stage(job_id, retrain.stage_scan)
-    if chunks is None:
-        return
-    if not chunks:
-        if _run_stage(job_id, retrain.extract_finish_if_done):
-            retrain_train_task.delay(job_id)
-        return
-    for video_ids in chunks:
-        embeddings_extract_chunk.delay(job_id, video_ids)
+    _stage_run(retrain.retrain_stage_scan, job_id=job_id)
 
 
-@shared_task(
-    name="labeling.tasks.embeddings_extract_chunk",
-    acks_late=True,
-    soft_time_limit=1800,
-    time_limit=1900,
-)
+@shared_task(name=retrain.TASK_EXTRACT_CHUNK, **RETRAIN_STAGE_OPTIONS)
 def embeddings_extract_chunk(job_id: int, video_ids: list[int]) -> None:
-    if _run_stage(job_id, retrain.stage_extract_chunk, video_ids):
-        retrain_train_task.delay(job_id)
+    _stage_run(retrain.retrain_stage_extract_chunk, job_id=job_id, video_ids=video_ids)
 
 
-@shared_task(
-    name="labeling.tasks.retrain_train_task", acks_late=True, soft_time_limit=1800, time_limit=1900
-)
+@shared_task(name=retrain.TASK_TRAIN, **RETRAIN_STAGE_OPTIONS)
 def retrain_train_task(job_id: int) -> None:
-    _run_stage(job_id, retrain.stage_train)
-    job = Job.objects.filter(pk=job_id).first()
-    if job is not None and job.state == Job.State.RUNNING and job.stage == Job.Stage.PREDICT:
-        predictions_compute_task.delay(job_id)
+    _stage_run(retrain.retrain_stage_train, job_id=job_id)
 
 
-@shared_task(
-    name="labeling.tasks.predictions_compute", acks_late=True, soft_time_limit=1800, time_limit=1900
-)
+@shared_task(name=retrain.TASK_PREDICT, **RETRAIN_STAGE_OPTIONS)
 def predictions_compute_task(job_id: int) -> None:
-    _run_stage(job_id, retrain.stage_predict)
+    _stage_run(retrain.retrain_stage_predict, job_id=job_id)
 
 
 @shared_task(name="labeling.tasks.jobs_mark_lost", soft_time_limit=60, time_limit=90)
 def jobs_mark_lost_task() -> int:
     return retrain.jobs_mark_lost()
+
+
+@shared_task(name="labeling.tasks.moves_reconcile_task", soft_time_limit=1800, time_limit=1900)
+def moves_reconcile_task(
+    library_id: int | None = None, min_age_seconds: float = 300.0, scan: bool = True
+) -> dict:
+    """Finish or roll back open sort journal entries (docs/sorting.md).
+
+    Safe to run twice (and side by side: entries are claimed with SKIP LOCKED). The
+    default age guard (5 minutes) keeps a periodic run away from moves in flight. Without
+    ``library_id`` (beat's periodic run) it reconciles the configured library, and does
+    nothing when none is configured.
+    """
+    if library_id is None:
+        try:
+            library = library_current()
+        except ImproperlyConfigured as exc:
+            logger.info("reconcile skipped: %s", exc)
+            return {"ok": True, "skipped": str(exc)}
+    else:
+        library = Library.objects.get(pk=library_id)
+    report = moves_reconcile(library=library, min_age_seconds=min_age_seconds, scan=scan)
+    for alert in report.alerts:
+        logger.error("reconcile ALERT: %s", alert)
+    logger.info("reconcile %s: %s", library.root, report.summary())
+    return report.as_task_result()

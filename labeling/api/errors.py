@@ -2,7 +2,8 @@
 
 DRF's default shapes vary by exception ({"detail": …}, {"field": [...]}); scripts want
 one thing to parse. Unexpected exceptions still propagate (and are logged) so bugs are
-not hidden, but every anticipated bad input maps to a 4xx here.
+not hidden, but every anticipated bad input maps to a 4xx here. Service errors
+(labeling.services.errors) carry their own code and HTTP status: views let them propagate.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from labeling.services.errors import ServiceError
 
 
 class Conflict(exceptions.APIException):
@@ -37,6 +40,15 @@ class TooLarge(exceptions.APIException):
     default_detail = "The request is too large."
 
 
+def service_error_api(exc: ServiceError) -> exceptions.APIException:
+    """The API exception for a service error: its status, its code, its message."""
+    if exc.field is not None and exc.http_status == status.HTTP_400_BAD_REQUEST:
+        return exceptions.ValidationError({exc.field: str(exc)})
+    api = exceptions.APIException(str(exc), code=exc.code)
+    api.status_code = exc.http_status
+    return api
+
+
 def _flatten(detail: Any) -> str:
     if isinstance(detail, dict):
         return "; ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
@@ -46,7 +58,9 @@ def _flatten(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, Http404):
+    if isinstance(exc, ServiceError):
+        exc = service_error_api(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.shortcuts import get_object_or_404
 from django.urls import re_path
-from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +14,12 @@ from rest_framework.views import APIView
 
 from labeling.api.errors import Conflict
 from labeling.models import Classifier, Job
+from labeling.selectors.jobs import (
+    classifiers_of_library,
+    jobs_of_library,
+    jobs_recent,
+    retrain_status,
+)
 from labeling.services.learning import ActivationRefused, classifier_rollback, zero_shot_status
 from labeling.services.library import library_current
 from labeling.services.retrain import job_cancel, jobs_mark_lost, retrain_request
@@ -54,115 +61,89 @@ class ClassifierSerializer(serializers.ModelSerializer):
         fields = ["id", "version", "model_id", "is_active", "created_at", "metrics"]
 
 
-def _eta_seconds(job: Job) -> float | None:
-    """Seconds left in the current stage, at the rate this stage has gone so far.
-
-    Measured from the stage's own start: the job's total time would count earlier
-    stages (scan, a long extraction) against the progress of this one.
-    """
-    if job.state != Job.State.RUNNING or not job.progress_done:
-        return None
-    if job.progress_done >= job.progress_total:
-        return None
-    started = job.stage_started_at or job.started_at
-    if started is None:
-        return None
-    elapsed = (timezone.now() - started).total_seconds()
-    return round(elapsed / job.progress_done * (job.progress_total - job.progress_done), 1)
+class RetrainProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
 
 
-def retrain_status_payload(library) -> dict:
-    jobs_mark_lost()  # a dead worker never leaves "running" on screen
-    job = Job.objects.filter(library=library, kind=Job.Kind.RETRAIN).order_by("-created_at").first()
-    finished = (
-        Job.objects.filter(library=library, kind=Job.Kind.RETRAIN)
-        .exclude(state__in=Job.ACTIVE_STATES)
-        .order_by("-created_at")
-        .first()
+class RetrainStatusSerializer(serializers.Serializer):
+    running = serializers.BooleanField()
+    last_result = serializers.CharField(
+        allow_null=True, help_text='"success", or why the last finished retrain did not succeed.'
     )
-    if finished is None:
-        last_result = None
-    elif finished.state == Job.State.SUCCEEDED:
-        last_result = "success"
-    else:
-        last_result = finished.error or f"{finished.state.capitalize()}"
-    active = Classifier.objects.filter(library=library, is_active=True).first()
-    zero_shot_on, zero_shot_note = zero_shot_status()
-    return {
-        "running": bool(job and job.state in Job.ACTIVE_STATES),
-        "last_result": last_result,
-        "job": job.pk if job else None,
-        "state": job.state if job else None,
-        "stage": job.stage if job else None,
-        "progress": {"done": job.progress_done, "total": job.progress_total} if job else None,
-        "started": job.started_at if job else None,
-        "eta_seconds": _eta_seconds(job) if job else None,
-        "error": job.error if job else "",
-        "classifier": ClassifierSerializer(active).data if active else None,
-        # Day-0 predictions need a text-aligned model; say so when it is off.
-        "zero_shot": zero_shot_on,
-        "zero_shot_note": zero_shot_note,
-    }
+    job = serializers.IntegerField(allow_null=True)
+    state = serializers.CharField(allow_null=True)
+    stage = serializers.CharField(allow_null=True)
+    progress = RetrainProgressSerializer(allow_null=True)
+    # UTC as stored (a "Z" suffix), whatever TIME_ZONE says.
+    started = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    eta_seconds = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    classifier = ClassifierSerializer(allow_null=True)
+    zero_shot = serializers.BooleanField()
+    zero_shot_note = serializers.CharField(allow_null=True)
+
+
+class RetrainStartedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    job = serializers.IntegerField()
+
+
+class RetrainRunningSerializer(RetrainStartedSerializer):
+    error = serializers.CharField()
+    detail = serializers.CharField()
 
 
 class RetrainView(APIView):
     @extend_schema(
         request=None,
-        responses={
-            201: inline_serializer(
-                "RetrainStarted",
-                {"status": serializers.CharField(), "job": serializers.IntegerField()},
-            ),
-            409: inline_serializer(
-                "RetrainRunning",
-                {"status": serializers.CharField(), "job": serializers.IntegerField()},
-            ),
-        },
+        responses={201: RetrainStartedSerializer, 409: RetrainRunningSerializer},
     )
     def post(self, request: Request) -> Response:
         job, created = retrain_request(library=library_current(), user=request.user)
         if created:
-            return Response({"status": "started", "job": job.pk}, status=status.HTTP_201_CREATED)
-        return Response(
-            {
-                "status": "running",
-                "job": job.pk,
-                "error": "conflict",
-                "detail": f"retrain {job.pk} is already {job.state}",
-            },
-            status=status.HTTP_409_CONFLICT,
-        )
+            answer = RetrainStartedSerializer({"status": "started", "job": job.pk})
+            return Response(answer.data, status=status.HTTP_201_CREATED)
+        running = {"status": "running", "job": job.pk, "error": "conflict"}
+        running["detail"] = f"retrain {job.pk} is already {job.state}"
+        return Response(RetrainRunningSerializer(running).data, status=status.HTTP_409_CONFLICT)
 
 
 class RetrainStatusView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: RetrainStatusSerializer})
     def get(self, request: Request) -> Response:
-        return Response(retrain_status_payload(library_current()))
+        jobs_mark_lost()  # a dead worker never leaves "running" on screen
+        answer = retrain_status(library=library_current(), zero_shot=zero_shot_status())
+        return Response(RetrainStatusSerializer(answer).data)
+
+
+class JobListSerializer(serializers.Serializer):
+    jobs = JobSerializer(many=True)
 
 
 class JobListView(APIView):
-    @extend_schema(
-        operation_id="jobs_list",
-        responses={200: inline_serializer("JobList", {"jobs": JobSerializer(many=True)})},
-    )
+    @extend_schema(operation_id="jobs_list", responses={200: JobListSerializer})
     def get(self, request: Request) -> Response:
         jobs_mark_lost()
-        jobs = Job.objects.filter(library=library_current()).order_by("-created_at")[:100]
-        return Response({"jobs": JobSerializer(jobs, many=True).data})
+        jobs = jobs_recent(library=library_current())
+        return Response(JobListSerializer({"jobs": jobs}).data)
+
+
+def _job_of_current_library(job_id: int) -> Job:
+    return get_object_or_404(jobs_of_library(library=library_current()), pk=job_id)
 
 
 class JobDetailView(APIView):
     @extend_schema(responses={200: JobSerializer})
     def get(self, request: Request, job_id: int) -> Response:
         jobs_mark_lost()
-        job = get_object_or_404(Job, pk=job_id, library=library_current())
-        return Response(JobSerializer(job).data)
+        return Response(JobSerializer(_job_of_current_library(job_id)).data)
 
 
 class JobCancelView(APIView):
     @extend_schema(request=None, responses={200: JobSerializer})
     def post(self, request: Request, job_id: int) -> Response:
-        job = get_object_or_404(Job, pk=job_id, library=library_current())
+        job = _job_of_current_library(job_id)
         if not job_cancel(job=job):
             raise Conflict(
                 f"job {job.pk} is {job.state}; only queued or running jobs can be cancelled"
@@ -170,24 +151,23 @@ class JobCancelView(APIView):
         return Response(JobSerializer(job).data)
 
 
+class ClassifierListSerializer(serializers.Serializer):
+    classifiers = ClassifierSerializer(many=True)
+
+
 class ClassifierListView(APIView):
-    @extend_schema(
-        operation_id="classifiers_list",
-        responses={
-            200: inline_serializer(
-                "ClassifierList", {"classifiers": ClassifierSerializer(many=True)}
-            )
-        },
-    )
+    @extend_schema(operation_id="classifiers_list", responses={200: ClassifierListSerializer})
     def get(self, request: Request) -> Response:
-        classifiers = Classifier.objects.filter(library=library_current()).order_by("-version")
-        return Response({"classifiers": ClassifierSerializer(classifiers, many=True).data})
+        classifiers = classifiers_of_library(library=library_current())
+        return Response(ClassifierListSerializer({"classifiers": classifiers}).data)
 
 
 class ClassifierActivateView(APIView):
     @extend_schema(request=None, responses={200: ClassifierSerializer})
     def post(self, request: Request, classifier_id: int) -> Response:
-        classifier = get_object_or_404(Classifier, pk=classifier_id, library=library_current())
+        classifier = get_object_or_404(
+            classifiers_of_library(library=library_current()), pk=classifier_id
+        )
         try:
             classifier = classifier_rollback(classifier=classifier)
         except ActivationRefused as exc:

@@ -1,10 +1,10 @@
 """Sorting endpoints: POST /api/sort, /api/sort/bulk, /api/undo, /api/autofile.
 
-Thin views: parse, call labeling.services.sorting, shape the answer. Service errors map
-to the API's one error shape (labeling/api/errors.py): 400 bad input, 404 unknown video
-or folder, 409 conflict (moved meanwhile, being moved, undo refused), 503 when the disk
-failed (the move was rolled back) or the database failed after the move (reconcile
-finishes it).
+Thin views: parse, call the sorting services, serialize the answer. Service errors
+propagate to the API's one error shape (labeling/api/errors.py): 400 bad input, 404
+unknown video or folder, 409 conflict (moved meanwhile, being moved, undo refused), 503
+when the disk failed (the move was rolled back) or the database failed after the move
+(reconcile finishes it).
 """
 
 from __future__ import annotations
@@ -13,51 +13,23 @@ from typing import Any
 
 from django.urls import re_path
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.api.errors import Conflict, TooLarge
-from labeling.models import LabelEvent, Library
+from labeling.api.errors import TooLarge
+from labeling.models import LabelEvent
 from labeling.selectors import folders_with_counts
-from labeling.services.library import library_current
-from labeling.services.sorting import (
-    SortConflict,
-    SortError,
-    SortFailed,
-    SortIncomplete,
-    SortInvalid,
-    SortNotFound,
-    SortRefused,
-    SortResult,
-    folder_resolve,
-    label_event_undo,
-    video_resolve,
-    video_sort,
-    videos_autofile,
-    videos_sort_bulk,
-)
+from labeling.selectors.events import label_event_of_user
+from labeling.services.autofile import videos_autofile
+from labeling.services.errors import NotFoundError
+from labeling.services.library import library_by_id_or_current
+from labeling.services.moves import MoveResult
+from labeling.services.sorting import folder_resolve, video_resolve, video_sort, videos_sort_bulk
+from labeling.services.undo import label_event_undo
 
 BULK_MAX_ITEMS = 1000
-
-
-class DiskUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "disk_error"
-    default_detail = "The library's disk refused the operation; nothing was changed."
-
-
-def _api_error(exc: SortError) -> exceptions.APIException:
-    if isinstance(exc, SortNotFound):
-        return exceptions.NotFound(str(exc), code=exc.code)
-    if isinstance(exc, SortInvalid):
-        return exceptions.ParseError(str(exc), code=exc.code)
-    if isinstance(exc, SortConflict | SortRefused):
-        return Conflict(str(exc), code=exc.code)
-    if isinstance(exc, SortFailed | SortIncomplete):
-        return DiskUnavailable(str(exc), code=exc.code)
-    return exceptions.APIException(str(exc), code=exc.code)
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
@@ -98,7 +70,7 @@ class SortInput(serializers.Serializer):
 class SortFolderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(source="video_count")
     key = serializers.IntegerField(allow_null=True)
 
 
@@ -138,7 +110,7 @@ class BulkResultSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     moved = serializers.IntegerField()
     failed = serializers.IntegerField()
-    results = ItemOutcomeSerializer(many=True)
+    results = ItemOutcomeSerializer(many=True, source="items")
 
 
 class AutofileResultSerializer(serializers.Serializer):
@@ -152,26 +124,23 @@ class AutofileResultSerializer(serializers.Serializer):
     items = ItemOutcomeSerializer(many=True)
 
 
-def _folders_payload(library: Library) -> list[dict[str, Any]]:
-    return [
-        {"id": f.pk, "name": f.name, "count": f.video_count, "key": f.key}
-        for f in folders_with_counts(library=library)
-    ]
-
-
-def _sort_payload(result: SortResult) -> dict[str, Any]:
+def _sort_answer(result: MoveResult) -> dict[str, Any]:
     video = result.video
     return {
         "success": True,
         "filename": video.filename,
         "folder": result.to_folder.name if result.to_folder else None,
-        "folders": _folders_payload(video.library),
+        "folders": folders_with_counts(library=video.library),
         "video": video.pk,
         "path": video.path,
         "moved": result.moved,
         "renamed": result.renamed,
         "event": result.event.pk if result.event else None,
     }
+
+
+def _all_or_multi(success: bool) -> int:
+    return status.HTTP_200_OK if success else status.HTTP_207_MULTI_STATUS
 
 
 class SortView(APIView):
@@ -182,24 +151,26 @@ class SortView(APIView):
         data = SortInput(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data
-        try:
-            video = video_resolve(video_id=args.get("video"), filename=args.get("filename"))
-            folder = folder_resolve(library=video.library, ref=args["folder"])
-            extra: dict[str, Any] = {}
-            if "expected_folder" in args:
-                extra["expected_folder"] = folder_resolve(
-                    library=video.library, ref=args["expected_folder"]
-                )
-            result = video_sort(
-                video=video, folder=folder, user=request.user, route=args["route"], **extra
+        video = video_resolve(video_id=args.get("video"), filename=args.get("filename"))
+        folder = folder_resolve(library=video.library, ref=args["folder"])
+        extra: dict[str, Any] = {}
+        if "expected_folder" in args:
+            extra["expected_folder"] = folder_resolve(
+                library=video.library, ref=args["expected_folder"]
             )
-        except SortError as exc:
-            raise _api_error(exc) from exc
-        return Response(_sort_payload(result))
+        result = video_sort(
+            video=video, folder=folder, user=request.user, route=args["route"], **extra
+        )
+        return Response(SortResultSerializer(_sort_answer(result)).data)
 
 
 class BulkInput(serializers.Serializer):
     items = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+
+    def validate_items(self, items: list[dict]) -> list[dict]:
+        if len(items) > BULK_MAX_ITEMS:
+            raise TooLarge(f"at most {BULK_MAX_ITEMS} items per request")
+        return items
 
 
 class BulkSortView(APIView):
@@ -211,20 +182,8 @@ class BulkSortView(APIView):
     def post(self, request: Request) -> Response:
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
-        items = data.validated_data["items"]
-        if len(items) > BULK_MAX_ITEMS:
-            raise TooLarge(f"at most {BULK_MAX_ITEMS} items per request")
-        outcomes = videos_sort_bulk(items=items, user=request.user)
-        failed = sum(1 for o in outcomes if not o.ok)
-        body = {
-            "success": failed == 0,
-            "moved": sum(1 for o in outcomes if o.ok and o.moved),
-            "failed": failed,
-            "results": [o.as_dict() for o in outcomes],
-        }
-        return Response(
-            body, status=status.HTTP_200_OK if failed == 0 else status.HTTP_207_MULTI_STATUS
-        )
+        report = videos_sort_bulk(items=data.validated_data["items"], user=request.user)
+        return Response(BulkResultSerializer(report).data, status=_all_or_multi(report.success))
 
 
 class UndoInput(serializers.Serializer):
@@ -239,18 +198,14 @@ class UndoView(APIView):
         data = UndoInput(data=request.data)
         data.is_valid(raise_exception=True)
         event_id = data.validated_data.get("event")
-        try:
-            event = None
-            if event_id is not None:
-                event = LabelEvent.objects.filter(pk=event_id, user=request.user).first()
-                if event is None:
-                    raise SortNotFound(f"no sort of yours with event id {event_id}")
-            result = label_event_undo(user=request.user, event=event)
-        except SortError as exc:
-            raise _api_error(exc) from exc
-        payload = _sort_payload(result)
-        payload["undone"] = result.event.undoes.pk if result.event else None
-        return Response(payload)
+        event = None
+        if event_id is not None:
+            event = label_event_of_user(user=request.user, event_id=event_id)
+            if event is None:
+                raise NotFoundError(f"no sort of yours with event id {event_id}")
+        result = label_event_undo(user=request.user, event=event)
+        undone = result.event.undoes.pk if result.event else None
+        return Response(UndoResultSerializer(_sort_answer(result) | {"undone": undone}).data)
 
 
 class AutofileInput(serializers.Serializer):
@@ -275,36 +230,16 @@ class AutofileView(APIView):
         data = AutofileInput(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data
-        if "library" in args:
-            library = Library.objects.filter(pk=args["library"]).first()
-            if library is None:
-                raise exceptions.NotFound(f"no library with id {args['library']}")
-        else:
-            library = library_current()
-        try:
-            report = videos_autofile(
-                library=library,
-                user=request.user,
-                threshold=args["threshold"],
-                per_folder=args.get("per_folder"),
-                dry_run=args["dry_run"],
-                limit=args.get("limit"),
-            )
-        except SortError as exc:
-            raise _api_error(exc) from exc
-        body = {
-            "success": report.success,
-            "dry_run": report.dry_run,
-            "threshold": report.threshold,
-            "classifier_version": report.classifier_version,
-            "count": len(report.items),
-            "moved": report.moved,
-            "failed": report.failed,
-            "items": [i.as_dict() for i in report.items],
-        }
-        return Response(
-            body, status=status.HTTP_200_OK if report.success else status.HTTP_207_MULTI_STATUS
+        report = videos_autofile(
+            library=library_by_id_or_current(library_id=args.get("library")),
+            user=request.user,
+            threshold=args["threshold"],
+            per_folder=args.get("per_folder"),
+            dry_run=args["dry_run"],
+            limit=args.get("limit"),
         )
+        body = AutofileResultSerializer(report).data
+        return Response(body, status=_all_or_multi(report.success))
 
 
 # Declared without a trailing slash and answering with one too (the old script's paths).

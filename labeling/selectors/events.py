@@ -50,3 +50,7 @@ def label_events_undoable(*, user: Any) -> QuerySet[LabelEvent]:
 def label_event_latest_standing(*, video_id: int) -> LabelEvent | None:
     """The most recent event of this video that still stands."""
     return label_events_standing().filter(video_id=video_id).order_by("-created_at", "-id").first()
+
+
+def label_event_of_user(*, user: Any, event_id: int) -> LabelEvent | None:
+    return LabelEvent.objects.filter(pk=event_id, user=user).first()

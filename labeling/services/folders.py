@@ -15,25 +15,28 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from labeling.models import Folder, Library, MoveIntent, Video
+from labeling.services.errors import ConflictError, InvalidError
 from labeling.services.paths import NAME_MAX_BYTES, UnsafePath, name_key, path_resolve
 
 FOLDER_NAME_MAX = 100
 
 
-class FolderError(ValueError):
-    code = "invalid"
+class FolderError(InvalidError):
+    """A folder change was refused; by default the name is at fault (a field error)."""
+
+    field = "name"
 
 
 class FolderNameInvalid(FolderError):
-    code = "invalid_name"
+    pass
 
 
-class FolderNameTaken(FolderError):
-    code = "name_taken"
+class FolderNameTaken(ConflictError, FolderError):
+    field = None
 
 
-class FolderBusy(FolderError):
-    code = "conflict"
+class FolderBusy(ConflictError, FolderError):
+    field = None
 
 
 def folder_name_validate(*, name: object) -> str:

@@ -25,9 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import Library, MoveIntent, Video
+from labeling.services.moves import move_intent_apply
 from labeling.services.paths import UnsafePath, path_resolve
 from labeling.services.scan import ScanReport, library_scan
-from labeling.services.sorting import move_intent_apply
 from mlpipeline.hashing import content_hash
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,16 @@ class ReconcileReport:
         if self.scan is not None:
             text += f"; scan: {self.scan.summary()}"
         return text
+
+    def as_task_result(self) -> dict:
+        """What the reconcile task returns (JSON-safe)."""
+        return {
+            "ok": self.ok,
+            "finished": self.finished,
+            "rolled_back": self.rolled_back,
+            "alerts": self.alerts,
+            "duplicates": self.duplicates,
+        }
 
 
 def _full(path: str) -> str:

@@ -1,7 +1,8 @@
 """Retrain jobs: scan -> extract (new videos only, in chunks) -> train -> predict.
 
 The Job row is the truth. Each stage is a Celery task that takes the job id, claims its
-stage with a conditional UPDATE, and writes progress and a heartbeat as it goes. Any
+stage with a conditional UPDATE, and writes progress and a heartbeat as it goes. Every
+stage returns the tasks to run next (``NextStep``); the task queues them. Any
 number of workers can share the extract chunks; the chunk that finds no work left claims
 the train stage, again with a conditional UPDATE, so exactly one of them moves on.
 A job whose heartbeat stops (killed worker, restarted server) is marked lost, so the
@@ -18,11 +19,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from labeling.models import Classifier, Job, LabelEvent, Library, Prediction
+from labeling.models import Classifier, Job, Library, Prediction
+from labeling.selectors.events import label_events_new_labels
+from labeling.selectors.jobs import job_latest, jobs_stale
+from labeling.services.dispatch import NextStep, task_enqueue
 from labeling.services.extraction import (
     chunked,
     embeddings_extract,
@@ -37,10 +41,22 @@ from labeling.services.jobs import (
     job_progress_writer,
     job_succeed,
 )
-from labeling.services.learning import TrainingError, classifier_train, predictions_compute
+from labeling.services.learning import (
+    TrainingError,
+    classifier_activate,
+    classifier_train,
+    predictions_compute,
+)
 from labeling.services.scan import library_scan
+from mlpipeline.encoder import EncoderUnavailableError
 
 logger = logging.getLogger(__name__)
+
+# The registered names of the stage tasks (labeling/tasks.py).
+TASK_SCAN = "labeling.tasks.retrain_scan_task"
+TASK_EXTRACT_CHUNK = "labeling.tasks.embeddings_extract_chunk"
+TASK_TRAIN = "labeling.tasks.retrain_train_task"
+TASK_PREDICT = "labeling.tasks.predictions_compute"
 
 
 # --- Requests from users ---------------------------------------------------------------
@@ -51,9 +67,7 @@ def retrain_request(*, library: Library, user=None) -> tuple[Job, bool]:
     jobs_mark_lost()
     job, created = job_create(library=library, kind=Job.Kind.RETRAIN, requested_by=user)
     if created:
-        from labeling.tasks import retrain_scan_task
-
-        transaction.on_commit(lambda: retrain_scan_task.delay(job.pk))
+        task_enqueue(task=TASK_SCAN, kwargs={"job_id": job.pk})
     return job, created
 
 
@@ -72,16 +86,9 @@ def retrain_maybe_auto(*, library: Library) -> Job | None:
     every = settings.VIDSORT_AUTO_RETRAIN_LABELS
     if not every:
         return None
-    last = (
-        Job.objects.filter(library=library, kind=Job.Kind.RETRAIN).order_by("-created_at").first()
-    )
+    last = job_latest(library=library, kind=Job.Kind.RETRAIN)
     since = last.created_at if last else None
-    events = LabelEvent.objects.filter(video__library=library, undone_by__isnull=True).exclude(
-        route__in=[LabelEvent.Route.IMPORT, LabelEvent.Route.UNDO]
-    )
-    if since is not None:
-        events = events.filter(created_at__gt=since)
-    if events.count() < every:
+    if label_events_new_labels(library=library, since=since).count() < every:
         return None
     job, created = retrain_request(library=library)
     return job if created else None
@@ -90,9 +97,7 @@ def retrain_maybe_auto(*, library: Library) -> Job | None:
 def jobs_mark_lost() -> int:
     """Mark active jobs with a stale heartbeat as lost. Cheap; called on every status read."""
     cutoff = timezone.now() - timedelta(seconds=settings.VIDSORT_JOB_STALE_SECONDS)
-    stale = Job.objects.filter(state__in=Job.ACTIVE_STATES).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    )
+    stale = jobs_stale(cutoff=cutoff)
     count = 0
     for job in stale:
         stage = job.stage or "start"
@@ -169,8 +174,6 @@ def job_heartbeat(job_id: int, interval: float | None = None) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        from django.db import connection
-
         try:
             while not stop.wait(interval):
                 Job.objects.filter(pk=job_id, state=Job.State.RUNNING).update(
@@ -188,8 +191,8 @@ def job_heartbeat(job_id: int, interval: float | None = None) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-def stage_scan(job_id: int) -> list[list[int]]:
-    """Scan, then return the extract chunks to dispatch (may be empty)."""
+def retrain_stage_scan(*, job_id: int) -> list[NextStep]:
+    """Scan, then extract in chunks (straight to train when nothing is new)."""
     if not _claim(job_id, from_stages=(Job.Stage.SCAN,), stage=Job.Stage.SCAN):
         raise JobStopped(f"job {job_id} cannot start scanning")
     job = _running(job_id)
@@ -219,20 +222,31 @@ def stage_scan(job_id: int) -> list[list[int]]:
         metrics=metrics,
     ):
         raise JobStopped(f"job {job_id} stopped during scan")
-    return list(chunked(ids, settings.VIDSORT_EXTRACT_CHUNK))
+    if not ids:
+        return _train_if_extracted(job_id)
+    return [
+        NextStep(TASK_EXTRACT_CHUNK, {"job_id": job_id, "video_ids": chunk})
+        for chunk in chunked(ids, settings.VIDSORT_EXTRACT_CHUNK)
+    ]
 
 
-def stage_extract_chunk(job_id: int, video_ids: list[int]) -> bool:
-    """Extract one chunk; returns True when this call claimed the train stage."""
+def retrain_stage_extract_chunk(*, job_id: int, video_ids: list[int]) -> list[NextStep]:
+    """Extract one chunk; the chunk that finds no work left moves the job on to train."""
     job = _running(job_id)
     if job.stage != Job.Stage.EXTRACT:
-        return False  # a re-delivered chunk after the job moved on
+        return []  # a re-delivered chunk after the job moved on
     with job_heartbeat(job_id):
         embeddings_extract(video_ids=video_ids, progress=job_progress_writer(job_id, additive=True))
-    return extract_finish_if_done(job_id)
+    return _train_if_extracted(job_id)
 
 
-def extract_finish_if_done(job_id: int) -> bool:
+def _train_if_extracted(job_id: int) -> list[NextStep]:
+    if _extract_finish_if_done(job_id):
+        return [NextStep(TASK_TRAIN, {"job_id": job_id})]
+    return []
+
+
+def _extract_finish_if_done(job_id: int) -> bool:
     job = _running(job_id)
     bound = job.metrics.get("extract_max_video_id", 0)
     remaining = videos_needing_embeddings(library=job.library, model_id=job.model_id).filter(
@@ -243,7 +257,8 @@ def extract_finish_if_done(job_id: int) -> bool:
     return _claim(job_id, from_stages=(Job.Stage.EXTRACT,), stage=Job.Stage.TRAIN)
 
 
-def stage_train(job_id: int) -> None:
+def retrain_stage_train(*, job_id: int) -> list[NextStep]:
+    """Train a new (inactive) classifier version, then predict with it."""
     job = _running(job_id)
     if job.stage != Job.Stage.TRAIN:
         raise JobStopped(f"job {job_id} is at {job.stage}, not train")
@@ -266,9 +281,11 @@ def stage_train(job_id: int) -> None:
             )
     if stopped:
         raise JobStopped(f"job {job_id} stopped during training")
+    return [NextStep(TASK_PREDICT, {"job_id": job_id})]
 
 
-def stage_predict(job_id: int) -> None:
+def retrain_stage_predict(*, job_id: int) -> list[NextStep]:
+    """Predict every video with the new version, then make it the active one."""
     job = _running(job_id)
     if job.stage != Job.Stage.PREDICT or job.classifier is None:
         raise JobStopped(f"job {job_id} is at {job.stage}, not predict")
@@ -292,8 +309,6 @@ def stage_predict(job_id: int) -> None:
         locked = Job.objects.select_for_update().get(pk=job_id)
         if locked.state != Job.State.RUNNING:
             raise JobStopped(f"job {job_id} stopped during prediction")
-        from labeling.services.learning import classifier_activate
-
         classifier.metrics = classifier.metrics | {
             "predictions": count,
             "mean_confidence": mean_confidence,
@@ -309,9 +324,11 @@ def stage_predict(job_id: int) -> None:
                 "classifier_version": classifier.version,
             },
         )
+    return []
 
 
-def stage_fail(job_id: int, error: str) -> None:
+def retrain_fail(*, job_id: int, error: str) -> None:
+    """A stage failed: the job fails with ``error`` and its unfinished version goes."""
     job = Job.objects.filter(pk=job_id).first()
     if job is None or job.state != Job.State.RUNNING:
         return
@@ -319,11 +336,8 @@ def stage_fail(job_id: int, error: str) -> None:
     _discard_unfinished_classifier(job)
 
 
-def human_error(exc: BaseException) -> str:
-    if isinstance(exc, TrainingError):
-        return str(exc)
-    from mlpipeline.encoder import EncoderUnavailableError
-
-    if isinstance(exc, EncoderUnavailableError):
+def retrain_error_message(exc: BaseException) -> str:
+    """What the user reads about a failed stage: our own errors say it themselves."""
+    if isinstance(exc, TrainingError | EncoderUnavailableError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

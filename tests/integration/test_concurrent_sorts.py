@@ -16,8 +16,9 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from labeling.models import Folder, LabelEvent, MoveIntent, Video
-from labeling.services.sorting import SortConflict, video_sort
-from tests.labeling.test_sorting import assert_safe, make_library
+from labeling.services.errors import ConflictError
+from labeling.services.sorting import video_sort
+from tests.labeling.helpers import assert_safe, make_library
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +61,7 @@ def test_two_concurrent_sorts_of_one_video_make_exactly_one_move(real_services, 
             barrier.wait()
             result = video_sort(video=video, folder=Folder.objects.get(name=name))
             outcomes.append("moved" if result.moved else "noop")
-        except SortConflict:
+        except ConflictError:
             outcomes.append("conflict")
         finally:
             connection.close()
@@ -86,7 +87,7 @@ def test_two_concurrent_sorts_into_the_same_folder_make_one_move_and_one_noop(
         barrier.wait()
         try:
             result = video_sort(video=video, folder=Folder.objects.get(name=name))
-        except SortConflict as exc:
+        except ConflictError as exc:
             return f"conflict: {exc}"
         return "moved" if result.moved else "noop"
 
@@ -156,7 +157,7 @@ def test_eight_clients_sorting_200_videos_at_random_lose_nothing(real_services, 
                     outcome = (
                         "moved" if video_sort(video=video, folder=folder, wait=5).moved else "noop"
                     )
-                except SortConflict:
+                except ConflictError:
                     outcome = "conflict"
                 with lock:
                     counts[outcome] += 1

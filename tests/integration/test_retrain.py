@@ -272,14 +272,12 @@ def run_stages(job_id: int, *, through: str) -> None:
     """Run a retrain's stages in this process, in order, up to and including ``through``."""
     from labeling.services import retrain as stages
 
-    chunks = stages.stage_scan(job_id)
-    for video_ids in chunks:
-        stages.stage_extract_chunk(job_id, video_ids)
-    if not chunks:
-        stages.extract_finish_if_done(job_id)
-    stages.stage_train(job_id)
+    for step in stages.retrain_stage_scan(job_id=job_id):
+        if step.task == stages.TASK_EXTRACT_CHUNK:
+            stages.retrain_stage_extract_chunk(**step.kwargs)
+    stages.retrain_stage_train(job_id=job_id)
     if through == "predict":
-        stages.stage_predict(job_id)
+        stages.retrain_stage_predict(job_id=job_id)
 
 
 @pytest.mark.parametrize("stage", ["train", "predict"])

@@ -20,11 +20,12 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from labeling.models import Folder, LabelEvent, MoveIntent, Video
-from labeling.services import sorting
+from labeling.services import moves_disk
+from labeling.services.errors import FailedError, IncompleteError
 from labeling.services.reconcile import moves_reconcile
-from labeling.services.sorting import SortFailed, SortIncomplete, video_sort
+from labeling.services.sorting import video_sort
 from tests.conftest import IN_CI, REPO, _database_url_for_worker
-from tests.labeling.test_sorting import assert_safe, make_library
+from tests.labeling.helpers import assert_safe, make_library
 
 FILES = {"clip.mp4": os.urandom(3000) + b"clip", "cats/tom.mp4": b"tom" * 100}
 real_link = os.link
@@ -32,14 +33,14 @@ real_link = os.link
 
 def exdev_link(src, dst, **kwargs):
     """The source is on another device; links inside the destination folder still work."""
-    if sorting.TEMP_PREFIX not in os.path.basename(src):
+    if moves_disk.TEMP_PREFIX not in os.path.basename(src):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
     return real_link(src, dst, **kwargs)
 
 
 def exdev_then_no_links(src, dst, **kwargs):
     """Cross-device source, and a destination disk without hard links (FAT, exFAT)."""
-    if sorting.TEMP_PREFIX not in os.path.basename(src):
+    if moves_disk.TEMP_PREFIX not in os.path.basename(src):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
     raise OSError(errno.EPERM, "Operation not permitted")
 
@@ -62,8 +63,8 @@ class TestInProcessFaults:
     def test_a_cross_device_move_copies_verifies_then_unlinks(self, lib, library_dir):
         seen: list[int] = []
         with (
-            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link),
-            mock.patch.object(sorting, "STEP_HOOK", seen.append),
+            mock.patch("labeling.services.moves_disk.os.link", side_effect=exdev_link),
+            mock.patch.object(moves_disk, "STEP_HOOK", seen.append),
         ):
             result = video_sort(video=the_video(), folder=dogs())
         assert result.moved and seen == [1, 2, 3, 4, 5, 6, 7]
@@ -77,9 +78,9 @@ class TestInProcessFaults:
             raise OSError(errno.ENOSPC, "No space left on device")
 
         with (
-            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link),
-            mock.patch.object(sorting, "_copy_bytes", half_then_full),
-            pytest.raises(SortFailed, match="No space left"),
+            mock.patch("labeling.services.moves_disk.os.link", side_effect=exdev_link),
+            mock.patch.object(moves_disk, "_copy_bytes", half_then_full),
+            pytest.raises(FailedError, match="No space left"),
         ):
             video_sort(video=the_video(), folder=dogs())
         intent = MoveIntent.objects.get()
@@ -89,11 +90,11 @@ class TestInProcessFaults:
 
     def test_eio_on_fsync_of_the_copy_leaves_the_original(self, lib):
         with (
-            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_link),
+            mock.patch("labeling.services.moves_disk.os.link", side_effect=exdev_link),
             mock.patch(
-                "labeling.services.sorting.os.fsync", side_effect=OSError(errno.EIO, "I/O error")
+                "labeling.services.moves_disk.os.fsync", side_effect=OSError(errno.EIO, "I/O error")
             ),
-            pytest.raises(SortFailed, match="I/O error"),
+            pytest.raises(FailedError, match="I/O error"),
         ):
             video_sort(video=the_video(), folder=dogs())
         assert MoveIntent.objects.get().state == "failed"
@@ -102,9 +103,9 @@ class TestInProcessFaults:
     def test_eio_on_fsync_of_the_folder_undoes_the_link(self, lib, library_dir):
         with (
             mock.patch(
-                "labeling.services.sorting.os.fsync", side_effect=OSError(errno.EIO, "I/O error")
+                "labeling.services.moves_disk.os.fsync", side_effect=OSError(errno.EIO, "I/O error")
             ),
-            pytest.raises(SortFailed),
+            pytest.raises(FailedError),
         ):
             video_sort(video=the_video(), folder=dogs())
         assert (library_dir / "clip.mp4").exists() and not (library_dir / "dogs/clip.mp4").exists()
@@ -120,9 +121,9 @@ class TestInProcessFaults:
 
         real_fsync = os.fsync
         with (
-            mock.patch("labeling.services.sorting.os.link", side_effect=exdev_then_no_links),
-            mock.patch("labeling.services.sorting.os.fsync", side_effect=fsync),
-            pytest.raises(SortFailed, match="I/O error"),
+            mock.patch("labeling.services.moves_disk.os.link", side_effect=exdev_then_no_links),
+            mock.patch("labeling.services.moves_disk.os.fsync", side_effect=fsync),
+            pytest.raises(FailedError, match="I/O error"),
         ):
             video_sort(video=the_video(), folder=dogs())
         assert MoveIntent.objects.get().state == "failed"
@@ -137,15 +138,15 @@ class TestInProcessFaults:
         real_rename = os.rename
 
         def rename(src, dst):
-            if sorting.TEMP_PREFIX not in os.path.basename(src):
+            if moves_disk.TEMP_PREFIX not in os.path.basename(src):
                 raise OSError(errno.EXDEV, "Invalid cross-device link")
             return real_rename(src, dst)
 
         with (
             mock.patch(
-                "labeling.services.sorting.os.link", side_effect=OSError(errno.EPERM, "no links")
+                "labeling.services.moves_disk.os.link", side_effect=OSError(errno.EPERM, "no links")
             ),
-            mock.patch("labeling.services.sorting.os.rename", side_effect=rename),
+            mock.patch("labeling.services.moves_disk.os.rename", side_effect=rename),
         ):
             result = video_sort(video=the_video(), folder=dogs())
         assert result.moved and not result.renamed
@@ -160,7 +161,7 @@ class TestInProcessFaults:
                 "create",
                 side_effect=DatabaseError("server closed the connection"),
             ),
-            pytest.raises(SortIncomplete, match="reconcile"),
+            pytest.raises(IncompleteError, match="reconcile"),
         ):
             video_sort(video=the_video(), folder=dogs())
         assert (library_dir / "dogs/clip.mp4").exists()
@@ -178,14 +179,14 @@ import errno, os, signal, sys
 import django
 django.setup()
 from labeling.models import Folder, Video
-from labeling.services import sorting
+from labeling.services import moves_disk, sorting
 
 kill_at = int(os.environ["KILL_AT"])
-sorting.STEP_HOOK = lambda n: os.kill(os.getpid(), signal.SIGKILL) if n == kill_at else None
+moves_disk.STEP_HOOK = lambda n: os.kill(os.getpid(), signal.SIGKILL) if n == kill_at else None
 if os.environ.get("FORCE_EXDEV"):
     real_link = os.link
     def link(src, dst, **kwargs):
-        if sorting.TEMP_PREFIX not in os.path.basename(src):
+        if moves_disk.TEMP_PREFIX not in os.path.basename(src):
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         return real_link(src, dst, **kwargs)
     os.link = link

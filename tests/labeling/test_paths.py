@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from labeling.models import Video
+from labeling.services.errors import ServiceError as SortError
 from labeling.services.folders import FolderError, folder_create, folder_name_validate
 from labeling.services.paths import (
     UnsafePath,
@@ -27,7 +28,7 @@ from labeling.services.paths import (
     path_resolve_real,
 )
 from labeling.services.scan import library_get_or_create
-from labeling.services.sorting import SortError, folder_resolve, video_resolve, video_sort
+from labeling.services.sorting import folder_resolve, video_resolve, video_sort
 
 HOSTILE = [
     "../../etc/passwd",

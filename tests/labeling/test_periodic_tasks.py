@@ -14,8 +14,7 @@ from django.conf import settings
 from labeling.models import Job, Library, Video
 from labeling.services.jobs import job_create
 from labeling.services.scan import library_get_or_create
-from labeling.tasks import library_scan_periodic_task
-from labeling.tasks_sorting import moves_reconcile_task
+from labeling.tasks import library_scan_periodic_task, moves_reconcile_task
 from vidsort_site.celery import app
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 
 from labeling.models import Folder, LabelEvent, MoveIntent, Video
 from labeling.services.reconcile import moves_reconcile
-from labeling.tasks_sorting import moves_reconcile_task
-from tests.labeling.test_sorting import assert_safe, make_library
+from labeling.tasks import moves_reconcile_task
+from tests.labeling.helpers import assert_safe, make_library
 
 pytestmark = pytest.mark.django_db
 

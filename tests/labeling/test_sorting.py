@@ -1,7 +1,7 @@
 """The sort service: journalled moves, clashes, undo, bulk, auto-file.
 
-Files are small byte strings (the service never probes); each test gets its own library.
-The helpers here are shared by the other sorting test files.
+Files are small byte strings (the service never probes); each test gets its own library
+(`lib` in conftest.py, built by helpers.make_library).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from labeling.models import (
     Embedding,
     Folder,
     LabelEvent,
-    Library,
     MoveIntent,
     Prediction,
     Video,
 )
-from labeling.services import sorting
+from labeling.selectors.events import label_events_standing
+from labeling.services import moves_disk
+from labeling.services.autofile import videos_autofile
+from labeling.services.errors import ConflictError, NotFoundError, RefusedError
 from labeling.services.folders import (
     FolderNameInvalid,
     FolderNameTaken,
@@ -34,100 +36,17 @@ from labeling.services.folders import (
     folder_name_validate,
     folder_rename,
 )
-from labeling.services.scan import library_get_or_create
 from labeling.services.sorting import (
-    SortConflict,
-    SortNotFound,
-    SortRefused,
     folder_resolve,
-    label_event_undo,
-    label_events_effective,
     video_resolve,
     video_sort,
-    videos_autofile,
     videos_sort_bulk,
 )
+from labeling.services.undo import label_event_undo
 from mlpipeline.embeddings import pack_vector
-from mlpipeline.hashing import content_hash
+from tests.labeling.helpers import assert_safe, make_library
 
 pytestmark = pytest.mark.django_db
-
-
-# --- helpers (imported by the other sorting test files) -------------------------------
-
-
-def make_library(root: Path, files: dict[str, bytes], folders: tuple[str, ...] = ()) -> Library:
-    """Write ``files`` (rel path -> bytes) and create matching rows, without probing."""
-    library = library_get_or_create(root=root)
-    for name in folders:
-        Folder.objects.get_or_create(library=library, name=name)
-        (root / name).mkdir(exist_ok=True)
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        folder = None
-        if "/" in rel:
-            folder, _ = Folder.objects.get_or_create(library=library, name=rel.split("/")[0])
-        st = path.stat()
-        Video.objects.create(
-            library=library,
-            path=rel,
-            filename=os.path.basename(rel),
-            folder=folder,
-            content_hash=content_hash(path),
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-        )
-    return library
-
-
-def disk_hashes(root: Path) -> dict[str, str]:
-    """Every file under root (hidden ones too) -> full SHA-256."""
-    found = {}
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            path = Path(dirpath) / name
-            found[path.relative_to(root).as_posix()] = content_hash(path, mode="full")
-    return found
-
-
-def assert_safe(library: Library, originals: dict[str, bytes]) -> None:
-    """Each original exists exactly once under the root, same bytes; DB matches disk."""
-    root = Path(library.root)
-    on_disk = disk_hashes(root)
-    wanted = {}
-    for data in originals.values():
-        tmp_hash = "f1:" + __import__("hashlib").sha256(data).hexdigest()
-        wanted[tmp_hash] = wanted.get(tmp_hash, 0) + 1
-    counts: dict[str, int] = {}
-    for digest in on_disk.values():
-        counts[digest] = counts.get(digest, 0) + 1
-    assert counts == wanted, f"disk {on_disk} does not hold each original exactly once"
-    assert MoveIntent.objects.filter(state=MoveIntent.State.PENDING).count() == 0
-    rows = {
-        v.path: v
-        for v in Video.objects.filter(library=library).exclude(status=Video.Status.MISSING)
-    }
-    assert set(rows) == set(on_disk), f"database {sorted(rows)} != disk {sorted(on_disk)}"
-    for path, row in rows.items():
-        folder_name = path.split("/")[0] if "/" in path else None
-        assert (row.folder.name if row.folder else None) == folder_name, path
-        assert row.filename == os.path.basename(path)
-
-
-@pytest.fixture
-def user(db):
-    return get_user_model().objects.create_user("ann")
-
-
-@pytest.fixture
-def lib(library_dir):
-    return make_library(
-        library_dir,
-        {"clip.mp4": b"clip-bytes" * 10, "other.mp4": b"other", "cats/tom.mp4": b"tom"},
-        folders=("dogs",),
-    )
 
 
 def video(path: str) -> Video:
@@ -234,7 +153,7 @@ def test_a_name_taken_between_plan_and_link_gets_the_next_name(lib, library_dir,
             Path(dst).write_bytes(b"arrived meanwhile")
         return real_link(src, dst, **kw)
 
-    with mock.patch("labeling.services.sorting.os.link", side_effect=racing_link):
+    with mock.patch("labeling.services.moves_disk.os.link", side_effect=racing_link):
         result = video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     assert result.video.path == "dogs/clip (2).mp4"
     assert (library_dir / "dogs/clip.mp4").read_bytes() == b"arrived meanwhile"
@@ -242,7 +161,7 @@ def test_a_name_taken_between_plan_and_link_gets_the_next_name(lib, library_dir,
 
 def test_without_hard_links_it_reserves_the_name_then_renames(lib, library_dir, user):
     with mock.patch(
-        "labeling.services.sorting.os.link", side_effect=OSError(errno.EPERM, "no links")
+        "labeling.services.moves_disk.os.link", side_effect=OSError(errno.EPERM, "no links")
     ):
         result = video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     assert result.moved and (library_dir / "dogs/clip.mp4").read_bytes() == b"clip-bytes" * 10
@@ -280,7 +199,7 @@ def test_it_records_the_active_classifier_prediction(lib, user):
 def test_a_stale_view_gets_a_conflict_not_a_second_move(lib, user):
     stale = video("clip.mp4")
     video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
-    with pytest.raises(SortConflict, match="moved since"):
+    with pytest.raises(ConflictError, match="moved since"):
         video_sort(video=stale, folder=folder("cats"), user=user)
     # Same target as what happened: a no-op, not an error.
     assert not video_sort(video=stale, folder=folder("dogs"), user=user).moved
@@ -290,13 +209,13 @@ def test_a_stale_view_gets_a_conflict_not_a_second_move(lib, user):
 def test_an_open_journal_entry_blocks_other_sorts(lib, user):
     v = video("clip.mp4")
     MoveIntent.objects.create(video=v, route="api", src_path="clip.mp4", dst_path="dogs/clip.mp4")
-    with pytest.raises(SortConflict, match="being moved"):
+    with pytest.raises(ConflictError, match="being moved"):
         video_sort(video=v, folder=folder("cats"), user=user, wait=0)
 
 
 def test_it_refuses_a_file_that_is_not_there(lib, library_dir, user):
     (library_dir / "clip.mp4").unlink()
-    with pytest.raises(SortRefused, match="not on disk"):
+    with pytest.raises(RefusedError, match="not on disk"):
         video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     assert not MoveIntent.objects.exists()
 
@@ -306,7 +225,7 @@ def test_it_refuses_a_folder_symlinked_outside_the_root(lib, library_dir, tmp_pa
     outside.mkdir()
     (library_dir / "evil").symlink_to(outside)
     evil = Folder.objects.create(library=lib, name="evil")
-    with pytest.raises(SortRefused, match="leaves the library"):
+    with pytest.raises(RefusedError, match="leaves the library"):
         video_sort(video=video("clip.mp4"), folder=evil, user=user)
     assert list(outside.iterdir()) == [] and (library_dir / "clip.mp4").exists()
 
@@ -314,7 +233,7 @@ def test_it_refuses_a_folder_symlinked_outside_the_root(lib, library_dir, tmp_pa
 def test_it_refuses_a_row_whose_path_escapes(lib, library_dir, tmp_path, user):
     (tmp_path / "secret.mp4").write_bytes(b"secret")
     v = Video.objects.create(library=lib, path="../secret.mp4", filename="secret.mp4")
-    with pytest.raises(SortRefused):
+    with pytest.raises(RefusedError):
         video_sort(video=Video.objects.get(pk=v.pk), folder=folder("dogs"), user=user)
     assert (tmp_path / "secret.mp4").read_bytes() == b"secret"
 
@@ -324,10 +243,10 @@ def test_resolvers_match_known_records_only(lib):
     assert folder_resolve(library=lib, ref="dogs") == folder("dogs")
     assert folder_resolve(library=lib, ref=None) is None
     for ref in ["../../etc/passwd", "nope", "dogs/..", 99999]:
-        with pytest.raises(SortNotFound):
+        with pytest.raises(NotFoundError):
             folder_resolve(library=lib, ref=ref)
     for name in ["../../etc/passwd", "/etc/passwd", "cats/tom.mp4"]:
-        with pytest.raises(SortNotFound):
+        with pytest.raises(NotFoundError):
             video_resolve(filename=name)
 
 
@@ -347,15 +266,15 @@ def test_undo_moves_back_one_by_one(lib, library_dir, user):
     assert first.undone_by == undo2.event
     assert (library_dir / "clip.mp4").read_bytes() == b"clip-bytes" * 10
     # Undone labels do not count; training reads Video.folder, which was reverted.
-    assert not label_events_effective().exists()
-    with pytest.raises(SortConflict, match="nothing"):
+    assert not label_events_standing().exists()
+    with pytest.raises(ConflictError, match="nothing"):
         label_event_undo(user=user)
 
 
 def test_undo_is_refused_when_the_file_changed(lib, library_dir, user):
     video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     (library_dir / "dogs/clip.mp4").write_bytes(b"re-encoded")
-    with pytest.raises(SortConflict, match="changed on disk"):
+    with pytest.raises(ConflictError, match="changed on disk"):
         label_event_undo(user=user)
     assert (library_dir / "dogs/clip.mp4").read_bytes() == b"re-encoded"
 
@@ -368,7 +287,7 @@ def test_undo_is_refused_when_the_content_changed_behind_the_same_size_and_mtime
     st = path.stat()
     path.write_bytes(b"CLIP-BYTES" * 10)  # same size, different bytes, mtime put back
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    with pytest.raises(SortConflict, match="changed on disk"):
+    with pytest.raises(ConflictError, match="changed on disk"):
         label_event_undo(user=user)
     assert path.read_bytes() == b"CLIP-BYTES" * 10 and video("dogs/clip.mp4")
 
@@ -394,14 +313,14 @@ def test_an_undone_sort_no_longer_trains_the_model(lib, user):
     label_event_undo(user=user)
     ids, X, folders = labelled_embeddings(library=lib, model_id="m")
     assert ids == before and X.shape == (1, 2)
-    assert not label_events_effective().filter(video=clip).exists()
+    assert not label_events_standing().filter(video=clip).exists()
 
 
 def test_undo_is_refused_when_moved_since_by_someone_else(lib, user):
     bob = get_user_model().objects.create_user("bob")
     video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     video_sort(video=video("dogs/clip.mp4"), folder=folder("cats"), user=bob)
-    with pytest.raises(SortConflict, match="moved again"):
+    with pytest.raises(ConflictError, match="moved again"):
         label_event_undo(user=user)
     assert video("cats/clip.mp4")
 
@@ -410,7 +329,7 @@ def test_undo_is_refused_when_moved_since_by_someone_else(lib, user):
 
 
 def test_bulk_reports_each_item(lib, library_dir, user):
-    outcomes = videos_sort_bulk(
+    report = videos_sort_bulk(
         user=user,
         items=[
             {"video": video("clip.mp4").pk, "folder": "dogs"},
@@ -420,6 +339,7 @@ def test_bulk_reports_each_item(lib, library_dir, user):
             {"video": video("cats/tom.mp4").pk},
         ],
     )
+    outcomes = report.items
     assert [o.ok for o in outcomes] == [True, False, False, True, False]
     assert [o.error for o in outcomes] == ["", "not_found", "not_found", "", "invalid"]
     assert outcomes[0].moved and outcomes[0].path == "dogs/clip.mp4"
@@ -498,14 +418,14 @@ def test_folder_create_and_rename(lib, library_dir, user):
 
 def test_step_hook_sees_every_step_of_a_same_device_move(lib, user, monkeypatch):
     seen = []
-    monkeypatch.setattr(sorting, "STEP_HOOK", seen.append)
+    monkeypatch.setattr(moves_disk, "STEP_HOOK", seen.append)
     video_sort(video=video("clip.mp4"), folder=folder("dogs"), user=user)
     assert seen == [
-        sorting.STEP_INTENT,
-        sorting.STEP_DIR,
-        sorting.STEP_LINKED,
-        sorting.STEP_SOURCE_REMOVED,
-        sorting.STEP_DONE,
+        moves_disk.STEP_INTENT,
+        moves_disk.STEP_DIR,
+        moves_disk.STEP_LINKED,
+        moves_disk.STEP_SOURCE_REMOVED,
+        moves_disk.STEP_DONE,
     ]
 
 

@@ -1,0 +1,132 @@
+"""Auto-file: sort every unsorted video the active classifier is sure enough about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from labeling.models import Classifier, Folder, LabelEvent, Library, Prediction, Video
+from labeling.services.errors import InvalidError, NotFoundError, ServiceError
+from labeling.services.sorting import (
+    ItemOutcome,
+    SortReport,
+    folder_resolve,
+    item_outcome_ok,
+    video_sort,
+)
+
+
+@dataclass(kw_only=True)
+class AutofileReport(SortReport):
+    dry_run: bool
+    threshold: float
+    classifier_version: int | None
+
+
+def _thresholds(
+    *, library: Library, threshold: float, per_folder: dict[Any, float] | None
+) -> dict[int, float]:
+    result: dict[int, float] = {}
+    for ref, value in (per_folder or {}).items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise InvalidError(f"threshold for {ref!r} must be a number between 0 and 1")
+        folder: Folder | None = None
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            folder = folder_resolve(library=library, ref=ref)
+        elif isinstance(ref, str):
+            folder = Folder.objects.filter(library=library, name=ref).first()
+            if folder is None and ref.isdigit():
+                folder = Folder.objects.filter(library=library, pk=int(ref)).first()
+            if folder is None:
+                raise NotFoundError(f"per_folder: no folder named {ref!r}")
+        else:
+            raise InvalidError(f"per_folder key {ref!r} must be a folder name or id")
+        result[folder.pk] = float(value)
+    return result
+
+
+def videos_autofile(
+    *,
+    library: Library,
+    user: Any,
+    threshold: float = 0.95,
+    per_folder: dict[Any, float] | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+) -> AutofileReport:
+    """File every unsorted video predicted (active classifier) at >= the threshold."""
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
+        raise InvalidError("threshold must be a number between 0 and 1")
+    thresholds = _thresholds(library=library, threshold=threshold, per_folder=per_folder)
+    active = Classifier.objects.filter(library=library, is_active=True).first()
+    report = AutofileReport(
+        dry_run=dry_run,
+        threshold=float(threshold),
+        classifier_version=active.version if active else None,
+    )
+    if active is None:
+        return report
+    predictions = (
+        Prediction.objects.filter(
+            classifier_version=active.version,
+            video__library=library,
+            video__folder__isnull=True,
+            video__status=Video.Status.OK,
+            folder__isnull=False,
+        )
+        .select_related("video__library", "video__folder", "folder")
+        .order_by("-confidence", "video_id")
+    )
+    lowest = min([threshold, *thresholds.values()])
+    chosen = [
+        p
+        for p in predictions.filter(confidence__gte=lowest)
+        if p.confidence >= thresholds.get(p.folder_id, threshold)
+    ]
+    if limit is not None:
+        chosen = chosen[:limit]
+    for index, prediction in enumerate(chosen):
+        video = prediction.video
+        if dry_run:
+            report.items.append(
+                ItemOutcome(
+                    index=index,
+                    ok=True,
+                    video=video.pk,
+                    filename=video.filename,
+                    folder=prediction.folder.name,
+                    path=video.path,
+                    moved=False,
+                    confidence=prediction.confidence,
+                )
+            )
+            continue
+        try:
+            result = video_sort(
+                video=video,
+                folder=prediction.folder,
+                user=user,
+                route=LabelEvent.Route.AUTO_FILE,
+                predicted_folder=prediction.folder,
+                predicted_confidence=prediction.confidence,
+            )
+        except ServiceError as exc:
+            report.items.append(
+                ItemOutcome(
+                    index=index,
+                    ok=False,
+                    video=video.pk,
+                    filename=video.filename,
+                    folder=prediction.folder.name,
+                    confidence=prediction.confidence,
+                    error=exc.code,
+                    detail=str(exc),
+                )
+            )
+            continue
+        report.items.append(item_outcome_ok(index, result, confidence=prediction.confidence))
+    return report
