@@ -206,6 +206,32 @@ class Encoder:
         tokens = self.tokenizer(list(texts))
         return self._batched(tokens, lambda batch: self.model.encode_text(batch.to(self.device)))
 
+    @torch.inference_mode()
+    def encode_query(self, text: str) -> np.ndarray:
+        """One text -> L2-normalised float32 (dim,), equal to ``encode_text([text])[0]``.
+
+        Faster for a single short query: open_clip pads every text to 77 tokens, but CLIP's
+        text transformer is causal and pools at the end-of-text token, so the positions after
+        it cannot change the result. Running only the first (EOT + 1) positions gives the
+        same vector (to float rounding) in a fraction of the time (a 5-word query: ~10 of 77
+        positions). Models of another shape fall back to encode_text.
+        """
+        if not _text_tower_is_causal(self.model):
+            return self.encode_text([text])[0]
+        model = self.model
+        tokens = self.tokenizer([text]).to(self.device)
+        eot = tokens.argmax(dim=-1)  # the EOT id is the largest
+        length = int(eot.max()) + 1
+        cast = model.transformer.get_cast_dtype()
+        x = model.token_embedding(tokens[:, :length]).to(cast)
+        x = x + model.positional_embedding[:length].to(cast)
+        x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+        x = model.ln_final(x)[torch.arange(x.shape[0], device=x.device), eot]
+        projection = model.text_projection
+        if projection is not None:
+            x = projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
+        return F.normalize(x.float(), dim=-1)[0].cpu().numpy().astype(np.float32, copy=False)
+
     def _batched(self, inputs: torch.Tensor, forward: Any) -> np.ndarray:
         outputs: list[np.ndarray] = []
         start = 0
@@ -228,6 +254,24 @@ class Encoder:
             outputs.append(features.cpu().numpy().astype(np.float32, copy=False))
             start += len(batch)
         return np.concatenate(outputs, axis=0)
+
+
+_CAUSAL_TEXT_PARTS = (
+    "token_embedding",
+    "positional_embedding",
+    "transformer",
+    "attn_mask",
+    "ln_final",
+)
+
+
+def _text_tower_is_causal(model: torch.nn.Module) -> bool:
+    """Whether the model is open_clip's CLIP shape: a causal text transformer pooled at EOT."""
+    return (
+        all(hasattr(model, name) for name in _CAUSAL_TEXT_PARTS)
+        and model.attn_mask is not None
+        and getattr(model, "text_pool_type", "argmax") == "argmax"
+    )
 
 
 def encoder_model_id(config: EncoderConfig) -> str:

@@ -41,6 +41,15 @@ def test_text_vectors_share_the_image_space(tiny_encoder) -> None:  # type: igno
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
+def test_a_query_encodes_like_the_padded_text(tiny_encoder) -> None:  # type: ignore[no-untyped-def]
+    # encode_query runs only the tokens up to end-of-text; the result must not change.
+    for text in ["a red ball", "x", "a much longer query about several things " * 3]:
+        query = tiny_encoder.encode_query(text)
+
+        assert query.dtype == np.float32 and query.shape == (tiny_encoder.embed_dim,)
+        np.testing.assert_allclose(query, tiny_encoder.encode_text([text])[0], atol=1e-5)
+
+
 def test_batch_size_does_not_change_the_features(tiny_encoder) -> None:  # type: ignore[no-untyped-def]
     frames = fixed_frames(count=10)
     reference = tiny_encoder.encode_images(frames)
