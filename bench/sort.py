@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, test_db: str) -> None:
     from django.db import connection
 
     from labeling.models import Folder, Video
-    from labeling.services import sorting
+    from labeling.services import moves_disk, sorting
     from labeling.services.scan import library_get_or_create
 
     with tempfile.TemporaryDirectory(prefix="vidsort-bench-sort-") as tmp:
@@ -89,12 +89,12 @@ def run(args: argparse.Namespace, test_db: str) -> None:
         real_link = os.link
 
         def exdev(src: str, dst: str, **kwargs: Any) -> None:
-            if sorting.TEMP_PREFIX not in os.path.basename(src):
+            if moves_disk.TEMP_PREFIX not in os.path.basename(src):
                 raise OSError(errno.EXDEV, "Invalid cross-device link")
             return real_link(src, dst, **kwargs)
 
         patch = (
-            mock.patch("labeling.services.sorting.os.link", side_effect=exdev)
+            mock.patch("labeling.services.moves_disk.os.link", side_effect=exdev)
             if args.cross_device
             else mock.MagicMock()
         )
