@@ -234,12 +234,17 @@ def make_demo(_demo_cache, tmp_path_factory, tmp_path):
 
 
 @pytest.fixture
-def scanned_library(make_demo, settings):
+def tiny_model(settings) -> None:
+    """The small test encoder (random weights, no download) instead of the configured one."""
+    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
+    settings.VIDSORT_CLIP_PRETRAINED = ""
+
+
+@pytest.fixture
+def scanned_library(make_demo, settings, tiny_model):
     """A scanned 36-video demo library, current for the app, with the tiny test model."""
     from labeling.services.scan import library_get_or_create, library_scan
 
-    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
-    settings.VIDSORT_CLIP_PRETRAINED = ""
     root = make_demo(36)
     settings.VIDSORT_LIBRARY = root
     library = library_get_or_create(root=root)

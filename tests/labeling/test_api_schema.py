@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
-from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(db) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("ivy", password="x-12345678"))
-    return client
 
 
 def test_schema_generates_without_warnings_and_validates(tmp_path):

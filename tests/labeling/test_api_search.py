@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from labeling.api import search
 from labeling.models import Embedding, Folder, Video
 from labeling.services.extraction import encoder_config, encoder_get
-from labeling.services.scan import library_get_or_create
 from mlpipeline.embeddings import pack_vector
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiny_model")]
 
 DIM = 64
 
@@ -23,14 +21,6 @@ def _fresh_matrix():
     search.matrix_cache_clear()
     yield
     search.matrix_cache_clear()
-
-
-@pytest.fixture
-def library(settings, tmp_path):
-    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
-    settings.VIDSORT_CLIP_PRETRAINED = ""
-    settings.VIDSORT_LIBRARY = tmp_path
-    return library_get_or_create(root=tmp_path)
 
 
 @pytest.fixture
@@ -70,13 +60,6 @@ def vectors(library, model_id) -> dict[int, np.ndarray]:
         )
         out[video.pk] = vector
     return out
-
-
-@pytest.fixture
-def api(db) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("sam", password="x-12345678"))
-    return client
 
 
 def _expected(

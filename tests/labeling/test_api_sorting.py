@@ -8,31 +8,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from labeling.models import Classifier, Folder, LabelEvent, MoveIntent, Prediction, Video
-from tests.labeling.test_sorting import make_library
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lib(library_dir, settings):
-    settings.VIDSORT_LIBRARY = library_dir
-    return make_library(
-        library_dir,
-        {"clip.mp4": b"clip", "other.mp4": b"other", "cats/tom.mp4": b"tom"},
-        folders=("dogs",),
-    )
-
-
-@pytest.fixture
-def user(db):
-    return get_user_model().objects.create_user("ann")
-
-
-@pytest.fixture
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def vid(path: str) -> Video:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from labeling.models import Video
@@ -25,13 +24,6 @@ def predicted(embedded_library):
     classifier = classifier_train(library=embedded_library, encoder=encoder_get()).classifier
     predictions_compute(classifier=classifier, encoder=encoder_get())
     return classifier
-
-
-@pytest.fixture
-def api(db) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("bo", password="x-12345678"))
-    return client
 
 
 def test_anonymous_is_refused(library):

@@ -132,10 +132,9 @@ def test_celery_routes_limits_and_delivery(settings):
 
 
 @pytest.fixture
-def api_client(client, django_user_model, library, settings):
+def api_client(user_client, library, settings):
     settings.VIDSORT_LIBRARY = library.root
-    client.force_login(django_user_model.objects.create_user("ann", password="pw-12345678"))
-    return client
+    return user_client
 
 
 def test_eta_counts_only_the_current_stage(api_client, library):

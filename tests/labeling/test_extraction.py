@@ -16,13 +16,7 @@ from labeling.services.extraction import embeddings_extract, encoder_get, videos
 from labeling.services.scan import library_get_or_create, library_scan
 from mlpipeline.embeddings import unpack_vector
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def tiny_model(settings):
-    settings.VIDSORT_CLIP_MODEL = "vidsort-tiny"
-    settings.VIDSORT_CLIP_PRETRAINED = ""
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiny_model")]
 
 
 @pytest.fixture

@@ -10,11 +10,6 @@ from labeling.models import Classifier, Embedding, Folder, Job, Library, Predict
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def library(tmp_path) -> Library:
-    return Library.objects.create(name="lib", root=str(tmp_path))
-
-
 def video(library: Library, path: str = "a.mp4") -> Video:
     return Video.objects.create(library=library, path=path, filename=path)
 

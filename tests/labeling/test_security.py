@@ -23,7 +23,6 @@ from rest_framework.test import APIClient
 
 from labeling import security
 from labeling.security import login_failures_clear
-from labeling.services.scan import library_get_or_create
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +31,8 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def library(settings, tmp_path):
-    settings.VIDSORT_LIBRARY = tmp_path
-    return library_get_or_create(root=tmp_path)
-
-
-@pytest.fixture
 def user(db):
+    # With a password: the login tests post it.
     return get_user_model().objects.create_user("lee", password=PASSWORD)
 
 

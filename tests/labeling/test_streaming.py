@@ -23,11 +23,6 @@ SIZE = 10_000
 DATA = os.urandom(SIZE)
 
 
-@pytest.fixture
-def library(library_dir: Path) -> Library:
-    return Library.objects.create(name="test", root=str(library_dir))
-
-
 def make_video(library: Library, rel: str, data: bytes | None = DATA) -> Video:
     path = Path(library.root) / rel
     if data is not None:
@@ -41,14 +36,6 @@ def make_video(library: Library, rel: str, data: bytes | None = DATA) -> Video:
 @pytest.fixture
 def video(library: Library) -> Video:
     return make_video(library, "clip.mp4")
-
-
-@pytest.fixture
-def user_client(client, django_user_model):
-    # No password: hashing one costs half a second per test on a slow machine.
-    user = django_user_model.objects.create_user(username="viewer")
-    client.force_login(user)
-    return client
 
 
 def url(video: Video | int) -> str:
