@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from labeling.models import (
@@ -29,10 +29,10 @@ from labeling.services.folders import FolderError, folder_name_validate, folder_
 class ReadOnlyAdmin(admin.ModelAdmin):
     """History and derived data: editing them by hand would corrupt the record."""
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -104,11 +104,11 @@ class LibraryAdmin(admin.ModelAdmin):
 
     @admin.display(description="videos", ordering="n_videos")
     def video_count(self, obj: Library) -> int:
-        return obj.n_videos
+        return obj.n_videos  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="folders", ordering="n_folders")
     def folder_count(self, obj: Library) -> int:
-        return obj.n_folders
+        return obj.n_folders  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 class FolderAdminForm(forms.ModelForm):
@@ -165,7 +165,7 @@ class FolderAdmin(admin.ModelAdmin):
 
     @admin.display(description="videos", ordering="n_videos")
     def video_count(self, obj: Folder) -> int:
-        return obj.n_videos
+        return obj.n_videos  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 class LabelEventInline(admin.TabularInline):
@@ -173,7 +173,7 @@ class LabelEventInline(admin.TabularInline):
     fk_name = "video"
     extra = 0
     can_delete = False
-    fields = [
+    fields = (
         "created_at",
         "route",
         "user",
@@ -182,11 +182,11 @@ class LabelEventInline(admin.TabularInline):
         "predicted_folder",
         "predicted_confidence",
         "undone_by",
-    ]
+    )
     readonly_fields = fields
     ordering = ["-created_at"]
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -194,11 +194,18 @@ class PredictionInline(admin.TabularInline):
     model = Prediction
     extra = 0
     can_delete = False
-    fields = ["classifier_version", "folder", "confidence", "margin", "source", "created_at"]
+    fields = (
+        "classifier_version",
+        "folder",
+        "confidence",
+        "margin",
+        "source",
+        "created_at",
+    )
     readonly_fields = fields
     ordering = ["-classifier_version"]
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
