@@ -242,17 +242,17 @@ def in_process_split(dim: int, videos: int) -> dict:
 
     torch.set_num_threads(1)  # as in each gunicorn worker (OMP_NUM_THREADS=1)
 
-    from labeling.api.search import EmbeddingMatrix, encode_query, rank
+    from labeling.selectors.search import EmbeddingMatrix, rank
     from labeling.services.extraction import encoder_get
 
     encoder = encoder_get()
     encoder.encode_text(["warm up"])
-    encode_query(encoder, "warm up")
+    encoder.encode_query("warm up")
     times, full_times, diff = [], [], 0.0
     for i in range(20):
         text = f"a video of {WORDS[i % len(WORDS)]} number {i}"
         t0 = time.perf_counter()
-        short = encode_query(encoder, text)
+        short = encoder.encode_query(text)
         times.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         full = encoder.encode_text([text])[0]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import OuterRef, Subquery
 from django.urls import re_path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,7 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.models import LabelEvent, Video
+from labeling.models import Library
+from labeling.selectors.exports import label_event_rows, video_label_rows
 from labeling.services.library import library_current
 
 EVENT_FIELDS = [
@@ -51,7 +52,10 @@ class CSVRenderer(renderers.BaseRenderer):
     charset = "utf-8"
 
     def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context=None
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -73,103 +77,6 @@ def _safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _events(library) -> list[dict[str, Any]]:
-    rows = (
-        LabelEvent.objects.filter(video__library=library, undone_by__isnull=True)
-        .exclude(route=LabelEvent.Route.UNDO)
-        .order_by("created_at", "id")
-        .values_list(
-            "id",
-            "video_id",
-            "to_path",
-            "video__path",
-            "to_name",
-            "from_name",
-            "video__content_hash",
-            "user__username",
-            "created_at",
-            "route",
-            "predicted_folder__name",
-            "predicted_confidence",
-        )
-    )
-    return [
-        {
-            "event": eid,
-            "video": vid,
-            "path": to_path or path,
-            "folder": to_name or None,
-            "from_folder": from_name or None,
-            "hash": content_hash,
-            "who": username,
-            "when": _iso(at),
-            "route": route,
-            "predicted_folder": predicted,
-            "predicted_confidence": confidence,
-        }
-        for (
-            eid,
-            vid,
-            to_path,
-            path,
-            to_name,
-            from_name,
-            content_hash,
-            username,
-            at,
-            route,
-            predicted,
-            confidence,
-        ) in rows.iterator(chunk_size=5000)
-    ]
-
-
-def _labels(library) -> list[dict[str, Any]]:
-    latest = (
-        LabelEvent.objects.filter(video=OuterRef("pk"), undone_by__isnull=True)
-        .exclude(route=LabelEvent.Route.UNDO)
-        .order_by("-created_at", "-id")
-    )
-    rows = (
-        Video.objects.filter(library=library, folder__isnull=False)
-        .exclude(status=Video.Status.MISSING)
-        .annotate(
-            event_id=Subquery(latest.values("id")[:1]),
-            event_user=Subquery(latest.values("user__username")[:1]),
-            event_at=Subquery(latest.values("created_at")[:1]),
-            event_route=Subquery(latest.values("route")[:1]),
-        )
-        .order_by("path")
-        .values_list(
-            "pk",
-            "path",
-            "folder__name",
-            "content_hash",
-            "event_user",
-            "event_at",
-            "event_route",
-            "event_id",
-        )
-    )
-    return [
-        {
-            "video": pk,
-            "path": path,
-            "folder": folder,
-            "hash": content_hash,
-            "who": user,
-            "when": _iso(at),
-            "route": route,
-            "event": event,
-        }
-        for pk, path, folder, content_hash, user, at, route, event in rows.iterator(chunk_size=5000)
-    ]
 
 
 class EventRow(serializers.Serializer):
@@ -220,7 +127,9 @@ class _ExportView(APIView):
     renderer_classes = [renderers.JSONRenderer, CSVRenderer]
     columns: list[str] = []
 
-    def rows(self, library) -> list[dict[str, Any]]:
+    name: str = ""
+
+    def rows(self, library: Library) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def get(self, request: Request) -> Response:
@@ -235,8 +144,8 @@ class EventExportView(_ExportView):
     columns = EVENT_FIELDS
     name = "label-events"
 
-    def rows(self, library) -> list[dict[str, Any]]:
-        return _events(library)
+    def rows(self, library: Library) -> list[dict[str, Any]]:
+        return label_event_rows(library=library)
 
     @extend_schema(
         operation_id="export_events",
@@ -251,8 +160,8 @@ class LabelExportView(_ExportView):
     columns = LABEL_FIELDS
     name = "labels"
 
-    def rows(self, library) -> list[dict[str, Any]]:
-        return _labels(library)
+    def rows(self, library: Library) -> list[dict[str, Any]]:
+        return video_label_rows(library=library)
 
     @extend_schema(
         operation_id="export_labels",

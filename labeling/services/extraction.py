@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
 
-from labeling.models import Embedding, Library, Video
+from labeling.models import Embedding, Video
+from labeling.selectors.embeddings import embedded_video_ids, embeddings_by_hash
+
+# Re-exported: retrains, commands and tests ask the extraction service what is left to do.
+from labeling.selectors.embeddings import videos_needing_embeddings as videos_needing_embeddings
+from labeling.selectors.videos import videos_by_ids
 from mlpipeline.embeddings import (
     ExtractionProgress,
     ExtractionStats,
@@ -64,22 +68,6 @@ class ExtractReport:
         )
 
 
-def videos_needing_embeddings(*, library: Library, model_id: str) -> QuerySet[Video]:
-    """Playable videos with no embedding of the current content for ``model_id``.
-
-    A video whose extraction failed is not retried until its file changes (the scan then
-    clears ``extract_error``).
-    """
-    current = Embedding.objects.filter(
-        video=OuterRef("pk"), model_id=model_id, content_hash=OuterRef("content_hash")
-    )
-    return (
-        Video.objects.filter(library=library, status=Video.Status.OK, extract_error="")
-        .exclude(Exists(current))
-        .order_by("pk")
-    )
-
-
 def chunked(ids: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
@@ -96,12 +84,8 @@ def embeddings_extract(
     encoder = encoder or encoder_get()
     model_id = encoder.model_id
     report = ExtractReport(requested=len(video_ids))
-    videos = list(Video.objects.filter(pk__in=video_ids).select_related("library").order_by("pk"))
-    current = set(
-        Embedding.objects.filter(
-            video__in=videos, model_id=model_id, content_hash=F("video__content_hash")
-        ).values_list("video_id", flat=True)
-    )
+    videos = videos_by_ids(video_ids=video_ids)
+    current = embedded_video_ids(videos=videos, model_id=model_id)
     todo: list[Video] = []
     for video in videos:
         if video.pk in current or video.status != Video.Status.OK:
@@ -113,10 +97,7 @@ def embeddings_extract(
     by_hash: dict[str, list[Video]] = {}
     for video in todo:
         by_hash.setdefault(video.content_hash, []).append(video)
-    existing = {
-        e.content_hash: e
-        for e in Embedding.objects.filter(model_id=model_id, content_hash__in=list(by_hash))
-    }
+    existing = embeddings_by_hash(model_id=model_id, hashes=list(by_hash))
     to_extract: list[tuple[str, str]] = []
     for content_hash, group in by_hash.items():
         twin = existing.get(content_hash)

@@ -10,37 +10,38 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from django.db import transaction
-from django.db.models import F, Max
-from django.utils import timezone
+from django.db.models import Max
 
 from labeling.models import (
     Classifier,
     Embedding,
-    Folder,
     Job,
-    LabelEvent,
     Library,
     Prediction,
     TextEmbedding,
     Video,
 )
-from mlpipeline.blend import predict_blended, summarise
+from labeling.selectors.classifiers import classifier_active
+from labeling.selectors.embeddings import labelled_embeddings, text_vectors, unsorted_embeddings
+from labeling.selectors.folders import folder_names, folders_by_id
+from labeling.selectors.folders import label_counts as folder_label_counts
+from labeling.selectors.stats import library_counts
+from mlpipeline.blend import PredictionSummary, predict_blended, summarise
 from mlpipeline.classifier import NotEnoughLabelsError, TrainedClassifier, train_classifier
 from mlpipeline.embeddings import pack_vector, unpack_vector
 from mlpipeline.encoder import Encoder
-from mlpipeline.segments import find_segments
+from mlpipeline.segments import segments_per_folder
 from mlpipeline.zeroshot import ZeroShotModel, build_zero_shot_model, calibrate_zero_shot
 
 logger = logging.getLogger(__name__)
 
 TOP_K = 3
 SEGMENT_THRESHOLD = 0.5
-PREDICT_BATCH = 2000
 KEEP_PREDICTION_VERSIONS = 5  # older versions' predictions are pruned (their classifiers stay)
 
 
@@ -51,66 +52,13 @@ class TrainingError(Exception):
 # --- Data ----------------------------------------------------------------------------
 
 
-def labelled_embeddings(
-    *, library: Library, model_id: str
-) -> tuple[list[int], np.ndarray, list[int]]:
-    """(video ids, X, folder ids) of sorted videos with a current embedding, by video id.
-
-    Undone sorts need no special case: undo moves the file back, so Video.folder no
-    longer carries the undone label.
-    """
-    rows = (
-        Embedding.objects.filter(
-            video__library=library,
-            video__folder__isnull=False,
-            video__status=Video.Status.OK,
-            model_id=model_id,
-            content_hash=F("video__content_hash"),
-        )
-        .order_by("video_id")
-        .values_list("video_id", "video__folder_id", "vector")
-    )
-    ids, folders, vectors = [], [], []
-    for video_id, folder_id, vector in rows:
-        ids.append(video_id)
-        folders.append(folder_id)
-        vectors.append(unpack_vector(vector))
-    X = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
-    return ids, X, folders
-
-
-def _unsorted_embeddings(
-    *, library: Library, model_id: str, batch: int = PREDICT_BATCH
-) -> Iterator[list[tuple[Video, Embedding]]]:
-    queryset = (
-        Embedding.objects.filter(
-            video__library=library,
-            video__folder__isnull=True,
-            video__status=Video.Status.OK,
-            model_id=model_id,
-            content_hash=F("video__content_hash"),
-        )
-        .select_related("video")
-        .order_by("video_id")
-    )
-    chunk: list[tuple[Video, Embedding]] = []
-    for embedding in queryset.iterator(chunk_size=batch):
-        chunk.append((embedding.video, embedding))
-        if len(chunk) == batch:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 class DatabaseTextCache:
     """zeroshot's (prompt, model_id) -> vector cache, backed by the TextEmbedding table."""
 
     def __init__(self, model_id: str) -> None:
         self.model_id = model_id
         self._vectors = {
-            (t.prompt, model_id): unpack_vector(t.vector)
-            for t in TextEmbedding.objects.filter(model_id=model_id)
+            (prompt, model_id): vector for prompt, vector in text_vectors(model_id=model_id).items()
         }
 
     def __contains__(self, key: object) -> bool:
@@ -144,12 +92,12 @@ def zero_shot_build(*, library: Library, encoder: Encoder | None) -> ZeroShotMod
     """Zero-shot over every folder, or None when the model has no text-image alignment."""
     if encoder is None or not encoder.has_text_alignment:
         return None
-    folders = list(Folder.objects.filter(library=library).order_by("pk"))
+    folders = folders_by_id(library=library)
     if not folders:
         return None
     return build_zero_shot_model(
-        folder_names={f.pk: f.name for f in folders},
-        folder_prompts={f.pk: f.prompts for f in folders if f.prompts},
+        folder_names={pk: f.name for pk, f in sorted(folders.items())},
+        folder_prompts={pk: f.prompts for pk, f in sorted(folders.items()) if f.prompts},
         encode_text=encoder.encode_text,
         model_id=encoder.model_id,
         cache=DatabaseTextCache(encoder.model_id),
@@ -170,7 +118,7 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
     started = time.perf_counter()
     model_id = encoder.model_id
     ids, X, y = labelled_embeddings(library=library, model_id=model_id)
-    names = dict(Folder.objects.filter(library=library).values_list("pk", "name"))
+    names = folder_names(library=library)
     counts = Counter(y)
     zero_shot = zero_shot_build(library=library, encoder=encoder)
     metrics: dict = {
@@ -266,21 +214,13 @@ def predictions_compute(
         zero_shot = zero_shot.with_logit_scale(classifier.metrics["zero_shot_logit_scale"])
     if trained is None and zero_shot is None:
         raise TrainingError("nothing to predict with: no trained classifier and no zero-shot")
-    folders = {f.pk: f for f in Folder.objects.filter(library=library)}
+    folders = folders_by_id(library=library)
     classes = sorted(folders) if zero_shot is not None else list(trained.classes)
-    label_counts = dict(
-        Counter(
-            Video.objects.filter(
-                library=library, folder__isnull=False, status=Video.Status.OK
-            ).values_list("folder_id", flat=True)
-        )
-    )
-    total = Video.objects.filter(
-        library=library, folder__isnull=True, status=Video.Status.OK
-    ).count()
+    label_counts = folder_label_counts(library=library)
+    total = library_counts(library=library)["unsorted"]
     rows: list[Prediction] = []
     done = 0
-    for chunk in _unsorted_embeddings(library=library, model_id=classifier.model_id):
+    for chunk in unsorted_embeddings(library=library, model_id=classifier.model_id):
         X = np.stack([unpack_vector(e.vector) for _, e in chunk])
         blended = predict_blended(
             X=X, classes=classes, label_counts=label_counts, trained=trained, zero_shot=zero_shot
@@ -326,7 +266,16 @@ def predictions_compute(
     return len(rows)
 
 
-def _segments(embedding, summary, classes, label_counts, trained, zero_shot, video):
+def _segments(
+    embedding: Embedding,
+    summary: PredictionSummary,
+    classes: list[int],
+    label_counts: dict[int, int],
+    trained: TrainedClassifier | None,
+    zero_shot: ZeroShotModel | None,
+    video: Video,
+) -> tuple[list[dict], float | None]:
+    """Where in the video each of the top folders matches, and the top one's share of it."""
     frames = unpack_vector(embedding.frame_vectors, dim=embedding.dim).reshape(-1, embedding.dim)
     if len(frames) == 0:
         return [], None
@@ -334,26 +283,25 @@ def _segments(embedding, summary, classes, label_counts, trained, zero_shot, vid
         X=frames, classes=classes, label_counts=label_counts, trained=trained, zero_shot=zero_shot
     )
     column = {c: j for j, c in enumerate(per_frame.classes)}
-    segments: list[dict] = []
-    ratio = None
-    for rank, (folder_id, _) in enumerate(summary.top):
-        result = find_segments(
-            scores=per_frame.probs[:, column[folder_id]],
-            timestamps=embedding.frame_times,
-            duration=video.duration,
-            threshold=SEGMENT_THRESHOLD,
-        )
-        if rank == 0:
-            ratio = round(result.duration_ratio, 4)
-        for seg in result.segments:
-            segments.append(
-                {
-                    "folder_id": folder_id,
-                    "start": round(seg.start, 3),
-                    "end": round(seg.end, 3),
-                    "score": round(seg.score, 4),
-                }
-            )
+    top = [folder_id for folder_id, _ in summary.top]
+    found = segments_per_folder(
+        frame_scores=per_frame.probs[:, [column[folder_id] for folder_id in top]],
+        classes=top,
+        timestamps=embedding.frame_times,
+        duration=video.duration,
+        threshold=SEGMENT_THRESHOLD,
+    )
+    segments = [
+        {
+            "folder_id": folder_id,
+            "start": round(seg.start, 3),
+            "end": round(seg.end, 3),
+            "score": round(seg.score, 4),
+        }
+        for folder_id in top
+        for seg in found[folder_id].segments
+    ]
+    ratio = round(found[top[0]].duration_ratio, 4) if top else None
     return segments, ratio
 
 
@@ -423,32 +371,7 @@ def _predictions_prune(*, library: Library) -> None:
         .order_by("-version")
         .values_list("version", flat=True)[:KEEP_PREDICTION_VERSIONS]
     )
-    active = Classifier.objects.filter(library=library, is_active=True).values_list(
-        "version", flat=True
-    )
-    Prediction.objects.filter(video__library=library).exclude(
-        classifier_version__in=keep + list(active)
-    ).delete()
-
-
-# --- History -------------------------------------------------------------------------
-
-
-def live_accuracy(*, classifier: Classifier) -> dict:
-    """Share of sorts since this version was trained that agreed with the shown prediction."""
-    events = LabelEvent.objects.filter(
-        video__library=classifier.library,
-        created_at__gte=classifier.created_at,
-        predicted_folder__isnull=False,
-        undone_by__isnull=True,
-        route__in=[LabelEvent.Route.PLAYER, LabelEvent.Route.API, LabelEvent.Route.BULK],
-    )
-    total = events.count()
-    agreed = events.filter(to_folder=F("predicted_folder")).count()
-    return {
-        "sorts": total,
-        "agreed": agreed,
-        "accuracy": agreed / total if total else None,
-        "since": classifier.created_at.isoformat() if classifier.created_at else None,
-        "computed_at": timezone.now().isoformat(),
-    }
+    active = classifier_active(library=library)
+    if active is not None:
+        keep.append(active.version)
+    Prediction.objects.filter(video__library=library).exclude(classifier_version__in=keep).delete()

@@ -30,6 +30,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import Folder, LabelEvent, Library, Video
+from labeling.selectors.folders import folders_by_name
+from labeling.selectors.videos import move_paths_in_flight, videos_by_path
 from mlpipeline.hashing import content_hash
 from mlpipeline.probe import UnreadableVideo, VideoInfo, probe_video
 
@@ -156,7 +158,7 @@ def _probe_one(root: Path, disk: DiskFile, hash_mode: str) -> ProbeResult:
 
 
 def _folders_ensure(library: Library, names: list[str]) -> tuple[dict[str, Folder], int]:
-    existing = {f.name: f for f in Folder.objects.filter(library=library)}
+    existing = folders_by_name(library=library)
     used_keys = {f.key for f in existing.values() if f.key}
     created = 0
     for name in sorted(set(names) - set(existing)):
@@ -230,14 +232,9 @@ def library_scan(
 
     # Moves in flight (journalled by the sort service, not yet closed) are left alone:
     # their destination is not a new video and their source is not missing.
-    from labeling.models import MoveIntent
-
-    in_flight = MoveIntent.objects.filter(
-        video__library=library, state=MoveIntent.State.PENDING
-    ).values_list("src_path", "dst_path")
-    busy = {path for pair in in_flight for path in pair}
+    busy = move_paths_in_flight(library=library)
     disk_files = [d for d in disk_files if d.rel_path not in busy]
-    known = {v.path: v for v in Video.objects.filter(library=library) if v.path not in busy}
+    known = videos_by_path(library=library, skip=busy)
     to_probe: list[DiskFile] = []
     for disk in disk_files:
         row = known.get(disk.rel_path)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from labeling.api import search
 from labeling.models import Embedding, Folder, Video
+from labeling.selectors import search
 from labeling.services.extraction import encoder_config, encoder_get
+from labeling.services.search import configured_model_id
 from mlpipeline.embeddings import pack_vector
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tiny_model")]
@@ -25,7 +26,7 @@ def _fresh_matrix():
 
 @pytest.fixture
 def model_id(library) -> str:
-    return search._configured_model_id(encoder_config())
+    return configured_model_id(encoder_config())
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -129,9 +130,7 @@ def test_text_search_ranks_by_the_encoded_text(api, library, model_id, settings)
     query = encoder.encode_text(["a red ball"])[0]
     # The short-sequence query encoding equals the full 77-token one.
     for text in ["a red ball", "x", "a much longer query about several things " * 3]:
-        assert np.allclose(
-            search.encode_query(encoder, text), encoder.encode_text([text])[0], atol=1e-5
-        )
+        assert np.allclose(encoder.encode_query(text), encoder.encode_text([text])[0], atol=1e-5)
     body = api.get("/api/search", {"q": "a red ball", "limit": 4}).json()
     assert body["query"] == "a red ball" and body["model_id"] == encoder.model_id
     assert [r["id"] for r in body["results"]] == _expected(stored, query)[:4]

@@ -365,7 +365,7 @@ def test_the_api_answers_409_with_the_reason(versions, client, django_user_model
 
 def test_live_accuracy_counts_real_sorts_against_the_shown_prediction(scanned_library):
     from labeling.models import LabelEvent
-    from labeling.services.learning import live_accuracy
+    from labeling.selectors.classifiers import live_accuracy
     from labeling.services.sorting import video_sort
 
     library = scanned_library

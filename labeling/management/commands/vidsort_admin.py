@@ -6,6 +6,8 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from labeling.selectors.users import user_exists
+
 
 class Command(BaseCommand):
     help = (
@@ -18,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str, **opts) -> None:
         User = get_user_model()
-        if User.objects.filter(username=username).exists():
+        if user_exists(username=username):
             self.stdout.write(f"admin user {username!r} exists; password unchanged")
             return
         password = os.environ.get("VIDSORT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)

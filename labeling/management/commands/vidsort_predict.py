@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling.models import Classifier, Prediction
+from labeling.selectors.classifiers import classifier_latest, predictions_of_version
 from labeling.services.extraction import encoder_get
 from labeling.services.learning import TrainingError, predictions_compute
 from labeling.services.library import library_current
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, output: str | None = None, **opts) -> None:
         library = library_current()
-        classifier = Classifier.objects.filter(library=library).order_by("-version").first()
+        classifier = classifier_latest(library=library)
         if classifier is None:
             raise CommandError("no classifier yet: run `manage.py vidsort_train` first")
         try:
@@ -45,11 +45,7 @@ class Command(BaseCommand):
                         {"folder": t["folder"], "confidence": t["probability"]} for t in p.top
                     ],
                 }
-                for p in Prediction.objects.filter(
-                    video__library=library, classifier_version=classifier.version
-                )
-                .select_related("video")
-                .order_by("video__path")
+                for p in predictions_of_version(classifier=classifier)
             ]
             Path(output).write_text(json.dumps(rows, indent=2))
             self.stdout.write(f"wrote {len(rows)} predictions to {output}")

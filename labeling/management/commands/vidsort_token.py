@@ -10,10 +10,11 @@ send it as the header `Authorization: Token <key>`; it is never accepted in a UR
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
+
+from labeling.selectors.users import user_by_username
 
 
 class Command(BaseCommand):
@@ -28,13 +29,11 @@ class Command(BaseCommand):
         group.add_argument("--revoke", action="store_true", help="Delete the token.")
 
     def handle(self, *args, username: str, rotate: bool, revoke: bool, **options) -> None:
-        User = get_user_model()
-        try:
-            user = User.objects.get(**{User.USERNAME_FIELD: username})
-        except User.DoesNotExist:
+        user = user_by_username(username=username)
+        if user is None:
             raise CommandError(
                 f"no user {username!r}; create one first (manage.py createsuperuser, or the admin)"
-            ) from None
+            )
         if not user.is_active:
             raise CommandError(f"user {username!r} is inactive; a token would not authenticate")
         with transaction.atomic():
