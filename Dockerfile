@@ -23,9 +23,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_CACHE_DIR
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt /tmp/requirements.txt
-# Optional (docker/offline/README.md): ca.crt, a CA bundle pip trusts instead of its own
-# (a network that intercepts TLS), and wheels/, a folder of wheels pip looks in first.
-# Only this stage sees them; the runtime image copies the code without them.
+# Optional (docs/deploy.md, "Without Docker Hub"): docker/offline/ca.crt, a CA bundle pip
+# trusts instead of its own (a network that intercepts TLS), and docker/offline/wheels/,
+# wheels pip looks in first. Only this stage sees them; the runtime image leaves them out.
 COPY docker/offline/ /tmp/offline/
 # torch and torchvision keep the pins from requirements.txt in both variants: the CPU
 # wheels (2.x.y+cpu) satisfy "==2.x.y", so the second install leaves them in place.

@@ -555,7 +555,7 @@ def test_git_ignores_env_but_not_env_example():
 
     assert ignored(".env")
     assert ignored("docker/offline/ca.crt") and ignored("docker/offline/wheels/x.whl")
-    assert not ignored(".env.example") and not ignored("docker/offline/README.md")
+    assert not ignored(".env.example") and not ignored("docker/offline/.gitkeep")
 
 
 # --- Real tools, when installed -------------------------------------------------------------
