@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from labeling.models import Classifier, Folder, LabelEvent, Library, Prediction, Video
+from labeling.models import Folder, LabelEvent, Library, Prediction
+from labeling.selectors import classifier_active
+from labeling.selectors.predictions import predictions_unsorted_confident
 from labeling.services.errors import InvalidError, NotFoundError, ServiceError
 from labeling.services.sorting import (
     ItemOutcome,
@@ -62,7 +64,7 @@ def videos_autofile(
     ):
         raise InvalidError("threshold must be a number between 0 and 1")
     thresholds = _thresholds(library=library, threshold=threshold, per_folder=per_folder)
-    active = Classifier.objects.filter(library=library, is_active=True).first()
+    active = classifier_active(library=library)
     report = AutofileReport(
         dry_run=dry_run,
         threshold=float(threshold),
@@ -70,63 +72,50 @@ def videos_autofile(
     )
     if active is None:
         return report
-    predictions = (
-        Prediction.objects.filter(
-            classifier_version=active.version,
-            video__library=library,
-            video__folder__isnull=True,
-            video__status=Video.Status.OK,
-            folder__isnull=False,
-        )
-        .select_related("video__library", "video__folder", "folder")
-        .order_by("-confidence", "video_id")
+    candidates = predictions_unsorted_confident(
+        library=library,
+        classifier_version=active.version,
+        min_confidence=min([threshold, *thresholds.values()]),
     )
-    lowest = min([threshold, *thresholds.values()])
-    chosen = [
-        p
-        for p in predictions.filter(confidence__gte=lowest)
-        if p.confidence >= thresholds.get(p.folder_id, threshold)
-    ]
-    if limit is not None:
-        chosen = chosen[:limit]
-    for index, prediction in enumerate(chosen):
-        video = prediction.video
-        if dry_run:
-            report.items.append(
-                ItemOutcome(
-                    index=index,
-                    ok=True,
-                    video=video.pk,
-                    filename=video.filename,
-                    folder=prediction.folder.name,
-                    path=video.path,
-                    moved=False,
-                    confidence=prediction.confidence,
-                )
-            )
-            continue
-        try:
-            result = video_sort(
-                video=video,
-                folder=prediction.folder,
-                user=user,
-                route=LabelEvent.Route.AUTO_FILE,
-                predicted_folder=prediction.folder,
-                predicted_confidence=prediction.confidence,
-            )
-        except ServiceError as exc:
-            report.items.append(
-                ItemOutcome(
-                    index=index,
-                    ok=False,
-                    video=video.pk,
-                    filename=video.filename,
-                    folder=prediction.folder.name,
-                    confidence=prediction.confidence,
-                    error=exc.code,
-                    detail=str(exc),
-                )
-            )
-            continue
-        report.items.append(item_outcome_ok(index, result, confidence=prediction.confidence))
+    chosen = [p for p in candidates if p.confidence >= thresholds.get(p.folder_id, threshold)]
+    for index, prediction in enumerate(chosen[:limit]):
+        report.items.append(
+            _autofile_one(index=index, prediction=prediction, user=user, dry_run=dry_run)
+        )
     return report
+
+
+def _autofile_one(*, index: int, prediction: Prediction, user: Any, dry_run: bool) -> ItemOutcome:
+    video, folder, confidence = prediction.video, prediction.folder, prediction.confidence
+    if dry_run:
+        return ItemOutcome(
+            index=index,
+            ok=True,
+            video=video.pk,
+            filename=video.filename,
+            folder=folder.name,
+            path=video.path,
+            moved=False,
+            confidence=confidence,
+        )
+    try:
+        result = video_sort(
+            video=video,
+            folder=folder,
+            user=user,
+            route=LabelEvent.Route.AUTO_FILE,
+            predicted_folder=folder,
+            predicted_confidence=confidence,
+        )
+    except ServiceError as exc:
+        return ItemOutcome(
+            index=index,
+            ok=False,
+            video=video.pk,
+            filename=video.filename,
+            folder=folder.name,
+            confidence=confidence,
+            error=exc.code,
+            detail=str(exc),
+        )
+    return item_outcome_ok(index, result, confidence=confidence)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from labeling.models import Job, Library
+from labeling.selectors.jobs import job_active_exists
+from labeling.services.library import library_current
+from labeling.services.scan import library_scan
+
+logger = logging.getLogger(__name__)
 
 
 class JobStopped(Exception):
@@ -83,3 +91,54 @@ def job_fail(*, job: Job, error: str) -> None:
     stage = f" at {job.stage}" if job.stage else ""
     job.error = f"Failed{stage}: {error}"
     job.save(update_fields=["state", "finished_at", "error"])
+
+
+# --- Scan jobs ---------------------------------------------------------------------------
+
+
+def library_scan_job(*, library_id: int, job_id: int | None = None) -> None:
+    """Scan a library as a recorded job (``job_id``: one queued already); never twice."""
+    library = Library.objects.get(pk=library_id)
+    if job_id is None:
+        job, created = job_create(library=library, kind=Job.Kind.SCAN)
+        if not created:
+            logger.info("scan job %s is already active; not scanning twice", job.pk)
+            return
+    else:
+        job = Job.objects.get(pk=job_id)
+    if job.state not in Job.ACTIVE_STATES:
+        logger.info("scan job %s is already %s; nothing to do", job.pk, job.state)
+        return
+    _scan_job_run(job, library)
+
+
+def library_scan_periodic() -> str:
+    """Scan the configured library, unless a scan or a retrain (which scans first) is active."""
+    try:
+        library = library_current()
+    except ImproperlyConfigured as exc:
+        logger.info("periodic scan skipped: %s", exc)
+        return "skipped: no library"
+    if job_active_exists(library=library, kind=Job.Kind.RETRAIN):
+        logger.info("periodic scan skipped: a retrain of %s is active", library.root)
+        return "skipped: retrain active"
+    job, created = job_create(library=library, kind=Job.Kind.SCAN)
+    if not created:
+        logger.info("periodic scan skipped: scan job %s is already active", job.pk)
+        return "skipped: scan active"
+    _scan_job_run(job, library)
+    return f"scanned: job {job.pk}"
+
+
+def _scan_job_run(job: Job, library: Library) -> None:
+    job_start(job=job, stage=Job.Stage.SCAN)
+    try:
+        report = library_scan(library=library, progress=job_progress_writer(job.pk))
+    except JobStopped:
+        logger.info("scan job %s was stopped", job.pk)
+        return
+    except Exception as exc:
+        logger.exception("scan job %s failed", job.pk)
+        job_fail(job=job, error=str(exc))
+        raise
+    job_succeed(job=job, metrics={"scan": asdict(report) | {"warnings": report.warnings[:50]}})

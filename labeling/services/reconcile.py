@@ -20,11 +20,14 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import Library, MoveIntent, Video
+from labeling.services.library import library_current
 from labeling.services.moves import move_intent_apply
 from labeling.services.paths import UnsafePath, path_resolve
 from labeling.services.scan import ScanReport, library_scan
@@ -83,7 +86,7 @@ class ReconcileReport:
             text += f"; scan: {self.scan.summary()}"
         return text
 
-    def as_task_result(self) -> dict:
+    def as_task_result(self) -> dict[str, Any]:
         """What the reconcile task returns (JSON-safe)."""
         return {
             "ok": self.ok,
@@ -96,6 +99,25 @@ class ReconcileReport:
 
 def _full(path: str) -> str:
     return content_hash(path, mode="full")
+
+
+def moves_reconcile_by_id(
+    *, library_id: int | None, min_age_seconds: float, scan: bool
+) -> dict[str, Any]:
+    """Reconcile a library by id (None: the configured one; none configured: skipped)."""
+    if library_id is None:
+        try:
+            library = library_current()
+        except ImproperlyConfigured as exc:
+            logger.info("reconcile skipped: %s", exc)
+            return {"ok": True, "skipped": str(exc)}
+    else:
+        library = Library.objects.get(pk=library_id)
+    report = moves_reconcile(library=library, min_age_seconds=min_age_seconds, scan=scan)
+    for alert in report.alerts:
+        logger.error("reconcile ALERT: %s", alert)
+    logger.info("reconcile %s: %s", library.root, report.summary())
+    return report.as_task_result()
 
 
 def moves_reconcile(
