@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from labeling.api.errors import Conflict
 from labeling.models import Classifier, Job
 from labeling.selectors.jobs import (
-    classifiers_of_library,
+    classifiers_newest_first,
     jobs_of_library,
     jobs_recent,
     retrain_status,
@@ -158,7 +158,7 @@ class ClassifierListSerializer(serializers.Serializer):
 class ClassifierListView(APIView):
     @extend_schema(operation_id="classifiers_list", responses={200: ClassifierListSerializer})
     def get(self, request: Request) -> Response:
-        classifiers = classifiers_of_library(library=library_current())
+        classifiers = classifiers_newest_first(library=library_current())
         return Response(ClassifierListSerializer({"classifiers": classifiers}).data)
 
 
@@ -166,7 +166,7 @@ class ClassifierActivateView(APIView):
     @extend_schema(request=None, responses={200: ClassifierSerializer})
     def post(self, request: Request, classifier_id: int) -> Response:
         classifier = get_object_or_404(
-            classifiers_of_library(library=library_current()), pk=classifier_id
+            classifiers_newest_first(library=library_current()), pk=classifier_id
         )
         try:
             classifier = classifier_rollback(classifier=classifier)

@@ -45,7 +45,7 @@ def jobs_stale(*, cutoff: datetime) -> QuerySet[Job]:
     )
 
 
-def classifiers_of_library(*, library: Library) -> QuerySet[Classifier]:
+def classifiers_newest_first(*, library: Library) -> QuerySet[Classifier]:
     return Classifier.objects.filter(library=library).order_by("-version")
 
 
