@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import re_path
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.exceptions import NotFound
@@ -49,7 +50,9 @@ ERROR_STATUSES = {
 }
 
 
-def postprocess_error_responses(result: dict, generator, request, public) -> dict:
+def postprocess_error_responses(
+    result: dict, generator: SchemaGenerator, request: Request | None, public: bool
+) -> dict:
     """drf-spectacular hook: add the Error component and the error responses."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
@@ -70,7 +73,7 @@ class ApiNotFoundView(APIView):
     """Any other /api/ path (or a path parameter that is not an id): a 404 in the API's
     error shape, not Django's HTML page, so scripts parse one format. It goes last."""
 
-    def _not_found(self, request: Request, *args, **kwargs) -> Response:
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise NotFound(f"no API endpoint at {request.path[:200]!r}; see /api/docs/")
 
     get = post = put = patch = delete = head = options = _not_found

@@ -22,6 +22,7 @@ from labeling.selectors.embeddings import embedded_video_ids, embeddings_by_hash
 from labeling.selectors.embeddings import videos_needing_embeddings as videos_needing_embeddings
 from labeling.selectors.videos import videos_by_ids
 from mlpipeline.embeddings import (
+    EmbeddingResult,
     ExtractionProgress,
     ExtractionStats,
     extract_embeddings,
@@ -84,33 +85,8 @@ def embeddings_extract(
     encoder = encoder or encoder_get()
     model_id = encoder.model_id
     report = ExtractReport(requested=len(video_ids))
-    videos = videos_by_ids(video_ids=video_ids)
-    current = embedded_video_ids(videos=videos, model_id=model_id)
-    todo: list[Video] = []
-    for video in videos:
-        if video.pk in current or video.status != Video.Status.OK:
-            report.skipped += 1
-        else:
-            todo.append(video)
-
-    # Duplicates: one decode per content hash; twins already embedded are copied.
-    by_hash: dict[str, list[Video]] = {}
-    for video in todo:
-        by_hash.setdefault(video.content_hash, []).append(video)
-    existing = embeddings_by_hash(model_id=model_id, hashes=list(by_hash))
-    to_extract: list[tuple[str, str]] = []
-    for content_hash, group in by_hash.items():
-        twin = existing.get(content_hash)
-        if twin is not None:
-            for video in group:
-                _embedding_store(
-                    video, model_id, twin.dim, twin.vector, twin.frame_vectors, twin.frame_times
-                )
-                report.copied += 1
-        else:
-            first = group[0]
-            to_extract.append((content_hash, f"{first.library.root}/{first.path}"))
-
+    by_hash = _videos_to_embed(video_ids=video_ids, model_id=model_id, report=report)
+    to_extract = _twins_copy(by_hash=by_hash, model_id=model_id, report=report)
     done_before = report.skipped + report.copied
 
     def on_progress(p: ExtractionProgress) -> None:
@@ -128,22 +104,69 @@ def embeddings_extract(
         stats=stats,
     )
     for result in results:
-        group = by_hash[result.key]
-        if not result.ok:
-            Video.objects.filter(pk__in=[v.pk for v in group]).update(extract_error=result.error)
-            for video in group:
-                report.errors[video.pk] = result.error
-                report.failed += 1
-            logger.warning("extract %s: %s", group[0].path, result.error)
-            continue
-        vector = pack_vector(result.vector)
-        frames = pack_vector(result.frame_vectors)
-        times = [float(t) for t in result.timestamps]
-        for video in group:
-            _embedding_store(video, model_id, int(result.vector.shape[0]), vector, frames, times)
-            report.extracted += 1
+        _result_store(result=result, group=by_hash[result.key], model_id=model_id, report=report)
     if progress is not None:
         progress(report.requested, report.requested)
+    _stats_log(report=report, stats=stats)
+    return report
+
+
+def _videos_to_embed(
+    *, video_ids: list[int], model_id: str, report: ExtractReport
+) -> dict[str, list[Video]]:
+    """Playable videos without a current embedding, grouped by content hash (duplicates
+    are decoded once); the others count as skipped."""
+    videos = videos_by_ids(video_ids=video_ids)
+    current = embedded_video_ids(videos=videos, model_id=model_id)
+    by_hash: dict[str, list[Video]] = {}
+    for video in videos:
+        if video.pk in current or video.status != Video.Status.OK:
+            report.skipped += 1
+        else:
+            by_hash.setdefault(video.content_hash, []).append(video)
+    return by_hash
+
+
+def _twins_copy(
+    *, by_hash: dict[str, list[Video]], model_id: str, report: ExtractReport
+) -> list[tuple[str, str]]:
+    """Copy the vectors of twins already embedded; (hash, file path) of what is left."""
+    existing = embeddings_by_hash(model_id=model_id, hashes=list(by_hash))
+    to_extract: list[tuple[str, str]] = []
+    for content_hash, group in by_hash.items():
+        twin = existing.get(content_hash)
+        if twin is None:
+            first = group[0]
+            to_extract.append((content_hash, f"{first.library.root}/{first.path}"))
+            continue
+        for video in group:
+            _embedding_store(
+                video, model_id, twin.dim, twin.vector, twin.frame_vectors, twin.frame_times
+            )
+            report.copied += 1
+    return to_extract
+
+
+def _result_store(
+    *, result: EmbeddingResult, group: list[Video], model_id: str, report: ExtractReport
+) -> None:
+    """One decoded file's vectors, stored for every video with its content (or its error)."""
+    if not result.ok:
+        Video.objects.filter(pk__in=[v.pk for v in group]).update(extract_error=result.error)
+        for video in group:
+            report.errors[video.pk] = result.error
+            report.failed += 1
+        logger.warning("extract %s: %s", group[0].path, result.error)
+        return
+    vector = pack_vector(result.vector)
+    frames = pack_vector(result.frame_vectors)
+    times = [float(t) for t in result.timestamps]
+    for video in group:
+        _embedding_store(video, model_id, int(result.vector.shape[0]), vector, frames, times)
+        report.extracted += 1
+
+
+def _stats_log(*, report: ExtractReport, stats: ExtractionStats) -> None:
     # Where the time went, for whoever tunes workers and batch sizes from the logs.
     logger.info(
         "extract: %s; %.1f s wall, decode %.1f s (summed), encode %.1f s, waited %.1f s%s",
@@ -154,7 +177,6 @@ def embeddings_extract(
         stats.wait_seconds,
         "".join(f"; {note}" for note in stats.notes),
     )
-    return report
 
 
 def _videos_done(by_hash: dict[str, list[Video]], to_extract: list, hashes_done: int) -> int:

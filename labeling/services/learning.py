@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,7 +172,9 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
     return TrainReport(classifier=classifier, metrics=metrics)
 
 
-def _excluded_folders(names: dict[int, str], counts: Counter, also=()) -> list[str]:
+def _excluded_folders(
+    names: dict[int, str], counts: Counter, also: Iterable[int] = ()
+) -> list[str]:
     """Folders the trained model does not know: fewer than 2 labels, 0 included."""
     left_out = {k for k in names if counts.get(k, 0) < 2} | {k for k in also if k in names}
     return sorted(names[k] for k in left_out)

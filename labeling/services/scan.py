@@ -96,50 +96,50 @@ def library_get_or_create(*, root: str | os.PathLike[str], name: str = "") -> Li
 
 def library_walk(*, root: Path) -> tuple[list[DiskFile], list[str], list[str]]:
     """List the videos and first-level folders under ``root``; returns warnings too."""
-    root_real = os.path.realpath(root)
-    files: list[DiskFile] = []
-    folders: list[str] = []
-    warnings: list[str] = []
+    walk = _Walk(root_real=os.path.realpath(root))
+    walk.visit(str(root), "", None)
+    return walk.files, walk.folders, walk.warnings
 
-    def inside_root(path: str) -> bool:
+
+@dataclass(slots=True)
+class _Walk:
+    root_real: str
+    files: list[DiskFile] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def inside_root(self, path: str) -> bool:
         real = os.path.realpath(path)
-        return os.path.commonpath([root_real, real]) == root_real
+        return os.path.commonpath([self.root_real, real]) == self.root_real
 
-    def visit(directory: str, rel_dir: str, folder_name: str | None) -> None:
+    def visit(self, directory: str, rel_dir: str, folder_name: str | None) -> None:
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            warnings.append(f"cannot list {rel_dir or '.'}: {exc.strerror}")
+            self.warnings.append(f"cannot list {rel_dir or '.'}: {exc.strerror}")
             return
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
-                is_link = entry.is_symlink()
-                if is_link and not inside_root(entry.path):
-                    warnings.append(f"ignored symlink leaving the library: {rel}")
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if folder_name is None:
-                        folders.append(entry.name)
-                        visit(entry.path, rel, entry.name)
-                    else:
-                        visit(entry.path, rel, folder_name)
-                    continue
-                if is_link and os.path.isdir(entry.path):
-                    warnings.append(f"ignored symlinked folder: {rel}")
-                    continue
-                if not is_video_name(entry.name) or not entry.is_file():
-                    continue
-                stat = entry.stat()
+                self._entry(entry, rel, folder_name)
             except OSError as exc:
-                warnings.append(f"cannot read {rel}: {exc.strerror}")
-                continue
-            files.append(DiskFile(rel, folder_name, stat.st_size, stat.st_mtime_ns))
+                self.warnings.append(f"cannot read {rel}: {exc.strerror}")
 
-    visit(str(root), "", None)
-    return files, folders, warnings
+    def _entry(self, entry: os.DirEntry[str], rel: str, folder_name: str | None) -> None:
+        is_link = entry.is_symlink()
+        if is_link and not self.inside_root(entry.path):
+            self.warnings.append(f"ignored symlink leaving the library: {rel}")
+        elif entry.is_dir(follow_symlinks=False):
+            if folder_name is None:
+                self.folders.append(entry.name)
+            self.visit(entry.path, rel, folder_name or entry.name)
+        elif is_link and os.path.isdir(entry.path):
+            self.warnings.append(f"ignored symlinked folder: {rel}")
+        elif is_video_name(entry.name) and entry.is_file():
+            stat = entry.stat()
+            self.files.append(DiskFile(rel, folder_name, stat.st_size, stat.st_mtime_ns))
 
 
 def _probe_one(root: Path, disk: DiskFile, hash_mode: str) -> ProbeResult:
@@ -272,6 +272,96 @@ def library_scan(
     return report
 
 
+@dataclass(slots=True)
+class _ScanBatch:
+    """The rows one scan writes: collected first, then written in bulk."""
+
+    library: Library
+    root: Path
+    report: ScanReport
+    vanished_by_hash: dict[str, list[Video]]
+    to_create: list[Video] = field(default_factory=list)
+    to_update: list[Video] = field(default_factory=list)
+    events: list[LabelEvent] = field(default_factory=list)
+
+    def apply(self, result: ProbeResult, row: Video | None, folder: Folder | None) -> Video | None:
+        """The row for a probed file: its own, a vanished twin's (moved), or a new one."""
+        if row is not None:
+            _apply_probe(row, result)
+            row.folder = folder
+            self.to_update.append(row)
+            self.report.updated += 1
+            return row
+        candidates = self.vanished_by_hash.get(result.content_hash) if result.info else None
+        if candidates:
+            return self._moved(candidates.pop(0), result, folder)
+        if not (self.root / result.disk.rel_path).exists():
+            return None  # gone since the walk (sorted meanwhile): not a new video
+        return self._created(result, folder)
+
+    def _moved(self, row: Video, result: ProbeResult, folder: Folder | None) -> Video:
+        old_path, old_folder = row.path, row.folder
+        _apply_probe(row, result)
+        row.path = result.disk.rel_path
+        row.filename = os.path.basename(row.path)
+        row.folder = folder
+        self.to_update.append(row)
+        self.report.moved += 1
+        if old_folder != folder:
+            self.events.append(
+                LabelEvent(
+                    video=row,
+                    route=LabelEvent.Route.EXTERNAL,
+                    from_folder=old_folder,
+                    to_folder=folder,
+                    from_name=old_folder.name if old_folder else "",
+                    to_name=folder.name if folder else "",
+                    from_path=old_path,
+                    to_path=row.path,
+                )
+            )
+        return row
+
+    def _created(self, result: ProbeResult, folder: Folder | None) -> Video:
+        path = result.disk.rel_path
+        row = Video(library=self.library, path=path, filename=os.path.basename(path), folder=folder)
+        _apply_probe(row, result)
+        self.to_create.append(row)
+        self.report.new += 1
+        if folder is not None:
+            self.events.append(
+                LabelEvent(
+                    video=row,
+                    route=LabelEvent.Route.IMPORT,
+                    to_folder=folder,
+                    to_name=folder.name,
+                    to_path=row.path,
+                )
+            )
+        return row
+
+    def missing_mark(self, vanished: list[Video]) -> None:
+        """Vanished rows that were not found moved: missing, unless the file is back."""
+        moved_ids = {v.pk for v in self.to_update}
+        for video in vanished:
+            if video.pk in moved_ids or video.status == Video.Status.MISSING:
+                continue
+            # Double-check: a file sorted by VidSort while this scan ran is not missing.
+            if (self.root / video.path).exists():
+                continue
+            video.status = Video.Status.MISSING
+            self.to_update.append(video)
+            self.report.missing += 1
+
+    def save(self) -> None:
+        now = timezone.now()
+        for video in self.to_update:
+            video.updated_at = now
+        Video.objects.bulk_create(self.to_create, batch_size=500)
+        Video.objects.bulk_update(self.to_update, PROBED_FIELDS, batch_size=500)
+        LabelEvent.objects.bulk_create(self.events, batch_size=500)
+
+
 def _scan_write(
     library: Library,
     root: Path,
@@ -288,92 +378,21 @@ def _scan_write(
     for video in vanished:
         if video.content_hash and video.size > 0:
             vanished_by_hash.setdefault(video.content_hash, []).append(video)
-
-    to_create: list[Video] = []
-    to_update: list[Video] = []
-    events: list[LabelEvent] = []
+    batch = _ScanBatch(library=library, root=root, report=report, vanished_by_hash=vanished_by_hash)
     for result in results:
-        disk = result.disk
-        folder = folders[disk.folder_name] if disk.folder_name else None
-        row = known.get(disk.rel_path)
-        if row is not None:
-            _apply_probe(row, result)
-            row.folder = folder
-            to_update.append(row)
-            report.updated += 1
-        else:
-            candidates = vanished_by_hash.get(result.content_hash) if result.info else None
-            if candidates:
-                row = candidates.pop(0)
-                old_path, old_folder = row.path, row.folder
-                _apply_probe(row, result)
-                row.path = disk.rel_path
-                row.filename = os.path.basename(disk.rel_path)
-                row.folder = folder
-                to_update.append(row)
-                report.moved += 1
-                if old_folder != folder:
-                    events.append(
-                        LabelEvent(
-                            video=row,
-                            route=LabelEvent.Route.EXTERNAL,
-                            from_folder=old_folder,
-                            to_folder=folder,
-                            from_name=old_folder.name if old_folder else "",
-                            to_name=folder.name if folder else "",
-                            from_path=old_path,
-                            to_path=row.path,
-                        )
-                    )
-            elif not (root / disk.rel_path).exists():
-                continue  # gone since the walk (sorted meanwhile): not a new video
-            else:
-                row = Video(
-                    library=library,
-                    path=disk.rel_path,
-                    filename=os.path.basename(disk.rel_path),
-                    folder=folder,
-                )
-                _apply_probe(row, result)
-                to_create.append(row)
-                report.new += 1
-                if folder is not None:
-                    events.append(
-                        LabelEvent(
-                            video=row,
-                            route=LabelEvent.Route.IMPORT,
-                            to_folder=folder,
-                            to_name=folder.name,
-                            to_path=row.path,
-                        )
-                    )
-        if row.status == Video.Status.UNREADABLE:
+        name = result.disk.folder_name
+        row = batch.apply(result, known.get(result.disk.rel_path), folders[name] if name else None)
+        if row is not None and row.status == Video.Status.UNREADABLE:
             report.unreadable += 1
-
-    moved_ids = {v.pk for v in to_update}
-    for video in vanished:
-        if video.pk in moved_ids or video.status == Video.Status.MISSING:
-            continue
-        # Double-check: a file sorted by VidSort while this scan ran is not missing.
-        if (root / video.path).exists():
-            continue
-        video.status = Video.Status.MISSING
-        to_update.append(video)
-        report.missing += 1
-
+    batch.missing_mark(vanished)
     report.unreadable += sum(
         1
         for d in disk_files
         if d.rel_path in known
         and known[d.rel_path].status == Video.Status.UNREADABLE
-        and known[d.rel_path] not in to_update
+        and known[d.rel_path] not in batch.to_update
     )
-    now = timezone.now()
-    for video in to_update:
-        video.updated_at = now
-    Video.objects.bulk_create(to_create, batch_size=500)
-    Video.objects.bulk_update(to_update, PROBED_FIELDS, batch_size=500)
-    LabelEvent.objects.bulk_create(events, batch_size=500)
+    batch.save()
 
 
 def _report_progress(progress: ProgressCallback | None, done: int, total: int) -> None:

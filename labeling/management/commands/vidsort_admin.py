@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from labeling.selectors.users import user_exists
 
@@ -15,10 +16,10 @@ class Command(BaseCommand):
         "VIDSORT_ADMIN_PASSWORD or is generated and printed once."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default=os.environ.get("VIDSORT_ADMIN_USER", "admin"))
 
-    def handle(self, *args, username: str, **opts) -> None:
+    def handle(self, *args: Any, username: str, **opts: Any) -> None:
         User = get_user_model()
         if user_exists(username=username):
             self.stdout.write(f"admin user {username!r} exists; password unchanged")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlpipeline.demo_videos import CATEGORIES, create_demo_library
 
@@ -10,12 +11,12 @@ from mlpipeline.demo_videos import CATEGORIES, create_demo_library
 class Command(BaseCommand):
     help = "Write a synthetic demo library of browser-playable H.264 clips to PATH."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
         parser.add_argument("--videos", type=int, default=60)
         parser.add_argument("--seed", type=int, default=7)
 
-    def handle(self, *args, path: str, videos: int, seed: int, **opts) -> None:
+    def handle(self, *args: Any, path: str, videos: int, seed: int, **opts: Any) -> None:
         if videos < 1:
             raise CommandError("--videos must be at least 1")
         root = Path(path).expanduser().resolve()

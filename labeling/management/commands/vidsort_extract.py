@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling.services.extraction import embeddings_extract, encoder_get, videos_needing_embeddings
 from labeling.services.library import library_current
@@ -14,11 +15,13 @@ from mlpipeline.encoder import EncoderUnavailableError
 class Command(BaseCommand):
     help = "Extract CLIP embeddings for videos that have none yet (incremental), in the foreground."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--library", help="Library folder (default: VIDSORT_LIBRARY).")
         parser.add_argument("--workers", type=int, default=None, help="Decode processes.")
 
-    def handle(self, *args, library: str | None = None, workers: int | None = None, **opts) -> None:
+    def handle(
+        self, *args: Any, library: str | None = None, workers: int | None = None, **opts: Any
+    ) -> None:
         lib = library_get_or_create(root=library) if library else library_current()
         try:
             encoder = encoder_get()

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling.selectors.classifiers import classifier_latest, predictions_of_version
 from labeling.services.extraction import encoder_get
@@ -17,10 +18,10 @@ class Command(BaseCommand):
         "store the predictions and activate that version."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--output", help="Also write the predictions as JSON to this file.")
 
-    def handle(self, *args, output: str | None = None, **opts) -> None:
+    def handle(self, *args: Any, output: str | None = None, **opts: Any) -> None:
         library = library_current()
         classifier = classifier_latest(library=library)
         if classifier is None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling.services.library import library_current
 from labeling.services.reconcile import moves_reconcile
@@ -14,7 +16,7 @@ class Command(BaseCommand):
         "status 1 when a file could not be found at either end of a move (an ALERT)."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--library", help="Library folder (default: VIDSORT_LIBRARY).")
         parser.add_argument(
             "--min-age",
@@ -26,7 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--no-scan", action="store_true", help="Skip the re-scan.")
 
     def handle(
-        self, *args, library: str | None = None, min_age: float = 0.0, no_scan: bool = False, **opts
+        self,
+        *args: Any,
+        library: str | None = None,
+        min_age: float = 0.0,
+        no_scan: bool = False,
+        **opts: Any,
     ) -> None:
         try:
             lib = library_get_or_create(root=library) if library else library_current()

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling.models import Job
 from labeling.services.library import library_current
@@ -12,11 +13,11 @@ from labeling.services.retrain import jobs_mark_lost, retrain_request
 class Command(BaseCommand):
     help = "Queue a retrain (scan, extract, train, predict) for a Celery worker to run."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--wait", action="store_true", help="Follow progress until it ends.")
         parser.add_argument("--timeout", type=float, default=0, help="Give up waiting after N s.")
 
-    def handle(self, *args, wait: bool = False, timeout: float = 0, **opts) -> None:
+    def handle(self, *args: Any, wait: bool = False, timeout: float = 0, **opts: Any) -> None:
         job, created = retrain_request(library=library_current())
         self.stdout.write(f"{'queued' if created else 'already running'}: retrain job {job.pk}")
         if not wait:

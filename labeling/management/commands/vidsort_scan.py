@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling.services.library import library_current
 from labeling.services.scan import library_get_or_create, library_scan
@@ -11,11 +12,13 @@ from labeling.services.scan import library_get_or_create, library_scan
 class Command(BaseCommand):
     help = "Scan the library folder: add new videos, follow moved ones, mark missing ones."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--library", help="Library folder (default: VIDSORT_LIBRARY).")
         parser.add_argument("--workers", type=int, default=None, help="Probe threads.")
 
-    def handle(self, *args, library: str | None = None, workers: int | None = None, **opts) -> None:
+    def handle(
+        self, *args: Any, library: str | None = None, workers: int | None = None, **opts: Any
+    ) -> None:
         try:
             lib = library_get_or_create(root=library) if library else library_current()
         except ValueError as exc:

@@ -10,7 +10,9 @@ send it as the header `Authorization: Token <key>`; it is never accepted in a UR
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -20,7 +22,7 @@ from labeling.selectors.users import user_by_username
 class Command(BaseCommand):
     help = "Create (or show, rotate, revoke) the API token of a user."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         group = parser.add_mutually_exclusive_group()
         group.add_argument(
@@ -28,7 +30,7 @@ class Command(BaseCommand):
         )
         group.add_argument("--revoke", action="store_true", help="Delete the token.")
 
-    def handle(self, *args, username: str, rotate: bool, revoke: bool, **options) -> None:
+    def handle(self, *args: Any, username: str, rotate: bool, revoke: bool, **options: Any) -> None:
         user = user_by_username(username=username)
         if user is None:
             raise CommandError(

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json as jsonlib
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labeling.services.extraction import encoder_get
 from labeling.services.learning import TrainingError, classifier_train
@@ -12,10 +13,10 @@ from labeling.services.library import library_current
 class Command(BaseCommand):
     help = "Train a classifier version on stored embeddings and print its cross-validated metrics."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print all metrics as JSON.")
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         library = library_current()
         try:
             report = classifier_train(library=library, encoder=encoder_get())
@@ -51,5 +52,5 @@ class Command(BaseCommand):
             self.stdout.write(m["zero_shot_note"])
 
 
-def _dumps(value) -> str:
+def _dumps(value: Any) -> str:
     return jsonlib.dumps(value, indent=2, default=str)
