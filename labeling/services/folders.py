@@ -24,7 +24,7 @@ FOLDER_NAME_MAX = 100
 class FolderError(InvalidError):
     """A folder change was refused; by default the name is at fault (a field error)."""
 
-    field = "name"
+    field: str | None = "name"
 
 
 class FolderNameInvalid(FolderError):

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ class JobStopped(Exception):
     """The job is no longer running (cancelled, lost or failed elsewhere): stop quietly."""
 
 
-def job_create(*, library: Library, kind: str, requested_by=None) -> tuple[Job, bool]:
+def job_create(*, library: Library, kind: str, requested_by: Any = None) -> tuple[Job, bool]:
     """Create a queued job, or return the active one of that kind (created=False).
 
     The partial unique constraint `job_one_active_per_kind` makes this race-free: of two

@@ -49,9 +49,6 @@ STEP_NAMES = {
 # Test hook: called with each step number as the move reaches it.
 STEP_HOOK: Callable[[int], None] | None = None
 
-# Test hook: called with each step number as the move reaches it.
-STEP_HOOK: Callable[[int], None] | None = None
-
 TEMP_PREFIX = ".vidsort-"
 TEMP_SUFFIX = ".tmp"
 COPY_BLOCK = 1024 * 1024

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -276,7 +277,13 @@ def _join(text: str, notes: list[str]) -> str:
     return "; ".join([text, *notes])
 
 
-def _close(intent: MoveIntent, state: str, detail: str, item, outcome: str) -> ReconcileItem:
+def _close(
+    intent: MoveIntent,
+    state: str,
+    detail: str,
+    item: Callable[[str, str], ReconcileItem],
+    outcome: str,
+) -> ReconcileItem:
     intent.state = state
     intent.error = detail if state == MoveIntent.State.ALERT else intent.error
     intent.details = {**(intent.details or {}), "reconcile": detail}
@@ -291,7 +298,9 @@ def _close(intent: MoveIntent, state: str, detail: str, item, outcome: str) -> R
     return item(outcome, detail)
 
 
-def _finish(intent: MoveIntent, item, detail: str, dst: str) -> ReconcileItem:
+def _finish(
+    intent: MoveIntent, item: Callable[[str, str], ReconcileItem], detail: str, dst: str
+) -> ReconcileItem:
     if intent.size and os.path.getsize(dst) != intent.size:
         detail += f"; note: its size is now {os.path.getsize(dst)} bytes, journalled {intent.size}"
     move_intent_apply(intent=intent)

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -62,7 +63,7 @@ TASK_PREDICT = "labeling.tasks.predictions_compute"
 # --- Requests from users ---------------------------------------------------------------
 
 
-def retrain_request(*, library: Library, user=None) -> tuple[Job, bool]:
+def retrain_request(*, library: Library, user: Any = None) -> tuple[Job, bool]:
     """Queue a retrain, or return the active one (created=False). Race-free via the DB."""
     jobs_mark_lost()
     job, created = job_create(library=library, kind=Job.Kind.RETRAIN, requested_by=user)
