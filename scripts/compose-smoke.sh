@@ -418,8 +418,7 @@ def wait_job(job_id):
 
 
 def events_count():
-    events = api("GET", "/api/export/events")
-    return len(events["events"] if isinstance(events, dict) else events)
+    return api("GET", "/api/export/events")["count"]
 
 
 def on_disk(video):
