@@ -126,7 +126,7 @@ class Encoder:
     def __init__(
         self,
         *,
-        model: torch.nn.Module,
+        model: Any,  # an open_clip model: untyped, its towers are reached by attribute
         tokenizer: Any,
         config: EncoderConfig,
         device: torch.device,
@@ -145,10 +145,11 @@ class Encoder:
         self.model_id = model_id
         self.batch_size = config.batch_size
         self.has_text_alignment = not config.uses_random_weights
-        self._input_dtype = next(model.visual.parameters()).dtype
+        self._input_dtype = next(self.model.visual.parameters()).dtype
         self._mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         self.embed_dim = int(self._probe_dim())
+        self.eval_transform: Any = None  # open_clip's PIL transform, set by create_encoder
 
     def __repr__(self) -> str:
         return f"Encoder({self.model_id!r}, device={self.device}, precision={self.precision}, batch_size={self.batch_size})"

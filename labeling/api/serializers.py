@@ -99,7 +99,8 @@ class VideoItemSerializer(serializers.Serializer):
     confidence = serializers.FloatField(source="pred_confidence", allow_null=True)
     margin = serializers.FloatField(source="pred_margin", allow_null=True)
     entropy = serializers.FloatField(source="pred_entropy", allow_null=True)
-    source = serializers.CharField(source="pred_source", allow_null=True)
+    # A field named like Field.source: DRF's metaclass moves it into the declared fields.
+    source = serializers.CharField(source="pred_source", allow_null=True)  # type: ignore[assignment]
     low_confidence = computed(serializers.BooleanField, _low_confidence)
     top_predictions = TopPredictionSerializer(many=True)
     segments = computed(

@@ -32,7 +32,7 @@ def folder_names(*, library: Library) -> dict[int, str]:
     return dict(Folder.objects.filter(library=library).values_list("pk", "name"))
 
 
-def label_counts(*, library: Library) -> dict[int, int]:
+def label_counts(*, library: Library) -> dict[int | str, int]:
     """Playable sorted videos per folder id (folders without any are absent)."""
     return dict(
         Video.objects.filter(library=library, folder__isnull=False, status=Video.Status.OK)

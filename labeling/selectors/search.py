@@ -79,17 +79,17 @@ def _vector_blocks(*, library: Library, model_id: str) -> tuple[list[int], np.nd
         chunk_ids.append(video_id)
         chunk_bytes.append(data)
         if len(chunk_ids) >= LOAD_CHUNK:
-            blocks.append(_block(chunk_bytes, dim))
+            blocks.append(_block(chunk_bytes, row_dim))
             ids.extend(chunk_ids)
             chunk_ids, chunk_bytes = [], []
-    if chunk_ids:
+    if chunk_ids and dim is not None:
         blocks.append(_block(chunk_bytes, dim))
         ids.extend(chunk_ids)
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim or 1), np.float32)
     return ids, vectors
 
 
-def _block(chunk: list[bytes], dim: int | None) -> np.ndarray:
+def _block(chunk: list[bytes], dim: int) -> np.ndarray:
     block = np.frombuffer(b"".join(chunk), dtype=VECTOR_DTYPE).reshape(-1, dim)
     return block.astype(np.float32, copy=False)
 
@@ -216,6 +216,6 @@ def _best_videos(
     found = []
     for vid, score in candidates:
         if vid in videos:
-            videos[vid].score = round(score, 6)
+            videos[vid].score = round(score, 6)  # type: ignore[attr-defined]  # read by SearchHitSerializer
             found.append(videos[vid])
     return found

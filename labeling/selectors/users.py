@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def user_exists(*, username: str) -> bool:
@@ -11,6 +15,6 @@ def user_exists(*, username: str) -> bool:
     return User.objects.filter(**{User.USERNAME_FIELD: username}).exists()
 
 
-def user_by_username(*, username: str) -> AbstractBaseUser | None:
-    User = get_user_model()
-    return User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+def user_by_username(*, username: str) -> User | None:
+    model = get_user_model()
+    return model.objects.filter(**{model.USERNAME_FIELD: username}).first()

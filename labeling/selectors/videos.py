@@ -150,10 +150,10 @@ def _load_in_order(library: Library, ids: list[int]) -> list[Video]:
 
 
 def _diversified(pool: list[Video]) -> list[Video]:
-    head = [v for v in pool[:DIVERSITY_POOL] if v.pred_id is not None]
-    if len(head) <= 2:
+    head = [v for v in pool[:DIVERSITY_POOL] if getattr(v, "pred_id", None) is not None]
+    active = classifier_active(library=head[0].library_id) if len(head) > 2 else None
+    if active is None:
         return pool
-    active = classifier_active(library=head[0].library_id)
     vectors = dict(
         Embedding.objects.filter(video__in=head, model_id=active.model_id).values_list(
             "video_id", "vector"
@@ -169,7 +169,7 @@ def _diversified(pool: list[Video]) -> list[Video]:
 
 
 def _python_order(*, library: Library, base: QuerySet[Video], order: str, seed: int) -> list[int]:
-    rows = list(base.order_by("pk").values_list("pk", "pred_top"))
+    rows = list(base.order_by("pk").values_list("pk", "pred_top"))  # type: ignore[misc]  # an annotation
     ids = [pk for pk, _ in rows]
     if order == "random":
         candidates = QueueCandidates(filenames=[""] * len(ids), seed=seed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +30,7 @@ from mlpipeline.embeddings import (
     pack_vector,
 )
 from mlpipeline.encoder import Encoder, EncoderConfig, encoder_model_id, get_encoder
+from mlpipeline.frames import SamplingMode
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +100,14 @@ def embeddings_extract(
         to_extract,
         encoder=encoder,
         num_frames=settings.VIDSORT_FRAMES,
-        mode=settings.VIDSORT_SAMPLING,
+        mode=cast(SamplingMode, settings.VIDSORT_SAMPLING),
         workers=workers,
         progress=on_progress,
         stats=stats,
     )
     for result in results:
-        _result_store(result=result, group=by_hash[result.key], model_id=model_id, report=report)
+        group = by_hash[cast(str, result.key)]  # the keys given are content hashes
+        _result_store(result=result, group=group, model_id=model_id, report=report)
     if progress is not None:
         progress(report.requested, report.requested)
     _stats_log(report=report, stats=stats)
@@ -151,13 +154,16 @@ def _result_store(
     *, result: EmbeddingResult, group: list[Video], model_id: str, report: ExtractReport
 ) -> None:
     """One decoded file's vectors, stored for every video with its content (or its error)."""
-    if not result.ok:
+    if result.error is not None:
         Video.objects.filter(pk__in=[v.pk for v in group]).update(extract_error=result.error)
         for video in group:
             report.errors[video.pk] = result.error
             report.failed += 1
         logger.warning("extract %s: %s", group[0].path, result.error)
         return
+    # A result without an error carries all three arrays.
+    assert result.vector is not None
+    assert result.frame_vectors is not None and result.timestamps is not None
     vector = pack_vector(result.vector)
     frames = pack_vector(result.frame_vectors)
     times = [float(t) for t in result.timestamps]
@@ -184,7 +190,12 @@ def _videos_done(by_hash: dict[str, list[Video]], to_extract: list, hashes_done:
 
 
 def _embedding_store(
-    video: Video, model_id: str, dim: int, vector: bytes, frames: bytes, times: list[float]
+    video: Video,
+    model_id: str,
+    dim: int,
+    vector: bytes | memoryview,
+    frames: bytes | memoryview,
+    times: list[float],
 ) -> None:
     # update_or_create on the unique (video, model_id): two workers that both embedded
     # the same video (a task delivered twice) converge on one row.

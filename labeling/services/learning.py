@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from django.db import transaction
@@ -52,7 +53,7 @@ class TrainingError(Exception):
 # --- Data ----------------------------------------------------------------------------
 
 
-class DatabaseTextCache:
+class DatabaseTextCache(MutableMapping[tuple[str, str], np.ndarray]):
     """zeroshot's (prompt, model_id) -> vector cache, backed by the TextEmbedding table."""
 
     def __init__(self, model_id: str) -> None:
@@ -73,6 +74,15 @@ class DatabaseTextCache:
             model_id=model_id, prompt=prompt, defaults={"vector": pack_vector(vector)}
         )
         self._vectors[key] = np.asarray(vector, np.float32)
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        del self._vectors[key]  # this process's copy only: stored prompts stay valid
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._vectors)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
 
 
 def zero_shot_off_note(model_id: str) -> str:
@@ -173,7 +183,7 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
 
 
 def _excluded_folders(
-    names: dict[int, str], counts: Counter, also: Iterable[int] = ()
+    names: dict[int, str], counts: Counter, also: Iterable[int | str] = ()
 ) -> list[str]:
     """Folders the trained model does not know: fewer than 2 labels, 0 included."""
     left_out = {k for k in names if counts.get(k, 0) < 2} | {k for k in also if k in names}
@@ -217,7 +227,10 @@ def predictions_compute(
     if trained is None and zero_shot is None:
         raise TrainingError("nothing to predict with: no trained classifier and no zero-shot")
     folders = folders_by_id(library=library)
-    classes = sorted(folders) if zero_shot is not None else list(trained.classes)
+    # Without zero-shot there is a trained classifier (checked above): its classes.
+    classes = (
+        list(trained.classes) if zero_shot is None and trained is not None else sorted(folders)
+    )
     label_counts = folder_label_counts(library=library)
     total = library_counts(library=library)["unsorted"]
     rows: list[Prediction] = []
@@ -242,7 +255,11 @@ def predictions_compute(
                     entropy=summary.entropy,
                     source=summary.source or blended.source,
                     top=[
-                        {"folder_id": fid, "folder": folders[fid].name, "probability": round(p, 6)}
+                        {
+                            "folder_id": fid,
+                            "folder": folders[cast(int, fid)].name,
+                            "probability": round(p, 6),
+                        }
                         for fid, p in summary.top
                     ],
                     segments=segments,
@@ -271,8 +288,8 @@ def predictions_compute(
 def _segments(
     embedding: Embedding,
     summary: PredictionSummary,
-    classes: list[int],
-    label_counts: dict[int, int],
+    classes: Sequence[int | str],
+    label_counts: dict[int | str, int],
     trained: TrainedClassifier | None,
     zero_shot: ZeroShotModel | None,
     video: Video,
