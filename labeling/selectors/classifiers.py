@@ -54,3 +54,17 @@ def predictions_of_version(*, classifier: Classifier) -> QuerySet[Prediction]:
         .select_related("video")
         .order_by("video__path")
     )
+
+
+def classifier_versions_newest(*, library: Library, limit: int) -> list[int]:
+    return list(
+        Classifier.objects.filter(library=library)
+        .order_by("-version")
+        .values_list("version", flat=True)[:limit]
+    )
+
+
+def classifier_has_predictions(*, classifier: Classifier) -> bool:
+    return Prediction.objects.filter(
+        video__library=classifier.library_id, classifier_version=classifier.version
+    ).exists()

@@ -203,3 +203,8 @@ def move_paths_in_flight(*, library: Library) -> set[str]:
         video__library=library, state=MoveIntent.State.PENDING
     ).values_list("src_path", "dst_path")
     return {path for pair in pairs for path in pair}
+
+
+def videos_unsorted_exist(*, library: Library | int) -> bool:
+    """Whether any playable video waits for a folder."""
+    return Video.objects.filter(library=library, **QUEUE_FILTERS).exists()

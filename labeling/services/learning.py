@@ -27,11 +27,16 @@ from labeling.models import (
     TextEmbedding,
     Video,
 )
-from labeling.selectors.classifiers import classifier_active
+from labeling.selectors.classifiers import (
+    classifier_active,
+    classifier_has_predictions,
+    classifier_versions_newest,
+)
 from labeling.selectors.embeddings import labelled_embeddings, text_vectors, unsorted_embeddings
 from labeling.selectors.folders import folder_names, folders_by_id
 from labeling.selectors.folders import label_counts as folder_label_counts
 from labeling.selectors.stats import library_counts
+from labeling.selectors.videos import videos_unsorted_exist
 from mlpipeline.blend import PredictionSummary, predict_blended, summarise
 from mlpipeline.classifier import NotEnoughLabelsError, TrainedClassifier, train_classifier
 from mlpipeline.embeddings import pack_vector, unpack_vector
@@ -359,37 +364,36 @@ def classifier_rollback(*, classifier: Classifier) -> Classifier:
         if classifier.is_active:
             return classifier
         for job in active_jobs:
-            # A version is the job's own once linked; before that (the train stage
-            # writes it, then links it) it is one created after the job started.
-            started = job.started_at or job.created_at
-            if job.classifier_id == classifier.pk or classifier.created_at >= started:
-                stage = f" at {job.stage}" if job.stage else ""
-                raise ActivationRefused(
-                    f"classifier v{classifier.version} belongs to {job.kind} job {job.pk}, "
-                    f"still {job.state}{stage}; wait for it to finish or cancel it"
-                )
-        has_predictions = Prediction.objects.filter(
-            video__library=classifier.library_id, classifier_version=classifier.version
-        ).exists()
-        waiting = Video.objects.filter(
-            library=classifier.library_id, folder__isnull=True, status=Video.Status.OK
-        ).exists()
-        if not has_predictions and waiting:
-            why = "were pruned" if classifier.metrics.get("predictions") else "were never made"
-            raise ActivationRefused(
-                f"classifier v{classifier.version} has no predictions (they {why}); "
-                "start a retrain, or run `manage.py vidsort_predict`, instead"
-            )
+            _refuse_if_job_owns(classifier=classifier, job=job)
+        _refuse_if_no_predictions(classifier=classifier)
         classifier_activate(classifier=classifier)
     return classifier
 
 
+def _refuse_if_job_owns(*, classifier: Classifier, job: Job) -> None:
+    # A version is the job's own once linked; before that (the train stage writes it,
+    # then links it) it is one created after the job started.
+    started = job.started_at or job.created_at
+    if job.classifier_id == classifier.pk or classifier.created_at >= started:
+        stage = f" at {job.stage}" if job.stage else ""
+        raise ActivationRefused(
+            f"classifier v{classifier.version} belongs to {job.kind} job {job.pk}, "
+            f"still {job.state}{stage}; wait for it to finish or cancel it"
+        )
+
+
+def _refuse_if_no_predictions(*, classifier: Classifier) -> None:
+    waiting = videos_unsorted_exist(library=classifier.library_id)
+    if waiting and not classifier_has_predictions(classifier=classifier):
+        why = "were pruned" if classifier.metrics.get("predictions") else "were never made"
+        raise ActivationRefused(
+            f"classifier v{classifier.version} has no predictions (they {why}); "
+            "start a retrain, or run `manage.py vidsort_predict`, instead"
+        )
+
+
 def _predictions_prune(*, library: Library) -> None:
-    keep = list(
-        Classifier.objects.filter(library=library)
-        .order_by("-version")
-        .values_list("version", flat=True)[:KEEP_PREDICTION_VERSIONS]
-    )
+    keep = classifier_versions_newest(library=library, limit=KEEP_PREDICTION_VERSIONS)
     active = classifier_active(library=library)
     if active is not None:
         keep.append(active.version)
