@@ -21,6 +21,7 @@ from django.db.models import Max
 from labeling.models import (
     Classifier,
     Embedding,
+    Folder,
     Job,
     Library,
     Prediction,
@@ -37,7 +38,7 @@ from labeling.selectors.folders import folder_names, folders_by_id
 from labeling.selectors.folders import label_counts as folder_label_counts
 from labeling.selectors.stats import library_counts
 from labeling.selectors.videos import videos_unsorted_exist
-from mlpipeline.blend import PredictionSummary, predict_blended, summarise
+from mlpipeline.blend import BlendedPredictions, PredictionSummary, predict_blended, summarise
 from mlpipeline.classifier import NotEnoughLabelsError, TrainedClassifier, train_classifier
 from mlpipeline.embeddings import pack_vector, unpack_vector
 from mlpipeline.encoder import Encoder
@@ -143,8 +144,32 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
     }
     if zero_shot is None:
         metrics["zero_shot_note"] = zero_shot_off_note(model_id)
-    blob = b""
-    classes: list[int] = []
+    blob, classes = _train(
+        X=X, y=y, model_id=model_id, names=names, zero_shot=zero_shot, metrics=metrics
+    )
+    if zero_shot is not None and len(ids) >= 10:
+        calibrated = calibrate_zero_shot(zero_shot, X=X, y=y)
+        metrics["zero_shot_logit_scale"] = calibrated.logit_scale
+    metrics["train_seconds"] = round(time.perf_counter() - started, 3)
+    classifier = _classifier_store(
+        library=library, model_id=model_id, blob=blob, classes=classes, metrics=metrics
+    )
+    logger.info("trained classifier v%s on %s labels", classifier.version, len(ids))
+    return TrainReport(classifier=classifier, metrics=metrics)
+
+
+def _train(
+    *,
+    X: np.ndarray,
+    y: list[int],
+    model_id: str,
+    names: dict[int, str],
+    zero_shot: ZeroShotModel | None,
+    metrics: dict,
+) -> tuple[bytes, list[int]]:
+    """(model bytes, classes) of the cross-validated classifier, its metrics added to
+    ``metrics``; (b"", []) when too few labels leave zero-shot alone."""
+    counts = Counter(y)
     try:
         result = train_classifier(X=X, y=y, metadata={"model_id": model_id})
     except NotEnoughLabelsError as exc:
@@ -153,21 +178,20 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
             raise TrainingError(_not_enough_labels_message(trainable, names)) from exc
         metrics["excluded_folders"] = _excluded_folders(names, counts)
         metrics["note"] = "zero-shot only: " + _not_enough_labels_message(trainable, names)
-    else:
-        blob = result.classifier.to_bytes()
-        classes = [int(c) for c in result.classifier.classes]
-        cv = result.metrics.to_dict()
-        for entry in cv["per_class"]:
-            entry["folder"] = names.get(entry["label"], str(entry["label"]))
-        cv["class_names"] = [names.get(c, str(c)) for c in cv["classes"]]
-        metrics.update(cv)
-        metrics["excluded_folders"] = _excluded_folders(names, counts, result.excluded_classes)
-        metrics["timings_seconds"] = result.timings_seconds
-    if zero_shot is not None and len(ids) >= 10:
-        calibrated = calibrate_zero_shot(zero_shot, X=X, y=y)
-        metrics["zero_shot_logit_scale"] = calibrated.logit_scale
-    metrics["train_seconds"] = round(time.perf_counter() - started, 3)
+        return b"", []
+    cv = result.metrics.to_dict()
+    for entry in cv["per_class"]:
+        entry["folder"] = names.get(entry["label"], str(entry["label"]))
+    cv["class_names"] = [names.get(c, str(c)) for c in cv["classes"]]
+    metrics.update(cv)
+    metrics["excluded_folders"] = _excluded_folders(names, counts, result.excluded_classes)
+    metrics["timings_seconds"] = result.timings_seconds
+    return result.classifier.to_bytes(), [int(c) for c in result.classifier.classes]
 
+
+def _classifier_store(
+    *, library: Library, model_id: str, blob: bytes, classes: list[int], metrics: dict
+) -> Classifier:
     with transaction.atomic():
         # Serialise version numbers per library (one retrain at a time anyway).
         Library.objects.select_for_update().get(pk=library.pk)
@@ -183,8 +207,7 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
             metrics=metrics,
             is_active=False,
         )
-    logger.info("trained classifier v%s on %s labels", version, len(ids))
-    return TrainReport(classifier=classifier, metrics=metrics)
+    return classifier
 
 
 def _excluded_folders(
@@ -225,56 +248,13 @@ def predictions_compute(
 ) -> int:
     """Predict every unsorted video with this version; write atomically; activate it."""
     library = classifier.library
-    trained = classifier_load(classifier)
-    zero_shot = zero_shot_build(library=library, encoder=encoder)
-    if zero_shot is not None and "zero_shot_logit_scale" in classifier.metrics:
-        zero_shot = zero_shot.with_logit_scale(classifier.metrics["zero_shot_logit_scale"])
-    if trained is None and zero_shot is None:
-        raise TrainingError("nothing to predict with: no trained classifier and no zero-shot")
-    folders = folders_by_id(library=library)
-    # Without zero-shot there is a trained classifier (checked above): its classes.
-    classes = (
-        list(trained.classes) if zero_shot is None and trained is not None else sorted(folders)
-    )
-    label_counts = folder_label_counts(library=library)
+    predictor = _predictor_for(classifier=classifier, encoder=encoder)
     total = library_counts(library=library)["unsorted"]
     rows: list[Prediction] = []
-    done = 0
     for chunk in unsorted_embeddings(library=library, model_id=classifier.model_id):
-        X = np.stack([unpack_vector(e.vector) for _, e in chunk])
-        blended = predict_blended(
-            X=X, classes=classes, label_counts=label_counts, trained=trained, zero_shot=zero_shot
-        )
-        summaries = summarise(blended.probs, blended.classes, top_k=TOP_K, source=blended.source)
-        for (video, embedding), summary in zip(chunk, summaries, strict=True):
-            segments, ratio = _segments(
-                embedding, summary, blended.classes, label_counts, trained, zero_shot, video
-            )
-            rows.append(
-                Prediction(
-                    video=video,
-                    classifier_version=classifier.version,
-                    folder_id=summary.predicted,
-                    confidence=summary.confidence,
-                    margin=summary.margin,
-                    entropy=summary.entropy,
-                    source=summary.source or blended.source,
-                    top=[
-                        {
-                            "folder_id": fid,
-                            "folder": folders[cast(int, fid)].name,
-                            "probability": round(p, 6),
-                        }
-                        for fid, p in summary.top
-                    ],
-                    segments=segments,
-                    duration_ratio=ratio,
-                )
-            )
-        done += len(chunk)
+        rows += predictor.rows(chunk)
         if progress is not None:
-            progress(done, total)
-
+            progress(len(rows), total)
     with transaction.atomic():
         Library.objects.select_for_update().get(pk=library.pk)
         # Idempotent: a re-delivered task replaces its own version's rows.
@@ -290,43 +270,121 @@ def predictions_compute(
     return len(rows)
 
 
-def _segments(
-    embedding: Embedding,
-    summary: PredictionSummary,
-    classes: Sequence[int | str],
-    label_counts: dict[int | str, int],
-    trained: TrainedClassifier | None,
-    zero_shot: ZeroShotModel | None,
-    video: Video,
-) -> tuple[list[dict], float | None]:
-    """Where in the video each of the top folders matches, and the top one's share of it."""
-    frames = unpack_vector(embedding.frame_vectors, dim=embedding.dim).reshape(-1, embedding.dim)
-    if len(frames) == 0:
-        return [], None
-    per_frame = predict_blended(
-        X=frames, classes=classes, label_counts=label_counts, trained=trained, zero_shot=zero_shot
+def _predictor_for(*, classifier: Classifier, encoder: Encoder | None) -> _Predictor:
+    library = classifier.library
+    trained = classifier_load(classifier)
+    zero_shot = zero_shot_build(library=library, encoder=encoder)
+    if zero_shot is not None and "zero_shot_logit_scale" in classifier.metrics:
+        zero_shot = zero_shot.with_logit_scale(classifier.metrics["zero_shot_logit_scale"])
+    if trained is None and zero_shot is None:
+        raise TrainingError("nothing to predict with: no trained classifier and no zero-shot")
+    folders = folders_by_id(library=library)
+    # Without zero-shot there is a trained classifier (checked above): its classes.
+    classes: list[int | str] = (
+        list(trained.classes) if zero_shot is None and trained is not None else sorted(folders)
     )
-    column = {c: j for j, c in enumerate(per_frame.classes)}
-    top = [folder_id for folder_id, _ in summary.top]
-    found = segments_per_folder(
-        frame_scores=per_frame.probs[:, [column[folder_id] for folder_id in top]],
-        classes=top,
-        timestamps=embedding.frame_times,
-        duration=video.duration,
-        threshold=SEGMENT_THRESHOLD,
+    return _Predictor(
+        version=classifier.version,
+        trained=trained,
+        zero_shot=zero_shot,
+        classes=classes,
+        label_counts=folder_label_counts(library=library),
+        folders=folders,
     )
-    segments = [
-        {
-            "folder_id": folder_id,
-            "start": round(seg.start, 3),
-            "end": round(seg.end, 3),
-            "score": round(seg.score, 4),
-        }
-        for folder_id in top
-        for seg in found[folder_id].segments
-    ]
-    ratio = round(found[top[0]].duration_ratio, 4) if top else None
-    return segments, ratio
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Predictor:
+    """What one classifier version predicts with: Prediction rows for embedded videos."""
+
+    version: int
+    trained: TrainedClassifier | None
+    zero_shot: ZeroShotModel | None
+    classes: Sequence[int | str]
+    label_counts: dict[int | str, int]
+    folders: dict[int, Folder]
+
+    def blend(self, X: np.ndarray, classes: Sequence[int | str]) -> BlendedPredictions:
+        return predict_blended(
+            X=X,
+            classes=classes,
+            label_counts=self.label_counts,
+            trained=self.trained,
+            zero_shot=self.zero_shot,
+        )
+
+    def rows(self, chunk: list[tuple[Video, Embedding]]) -> list[Prediction]:
+        X = np.stack([unpack_vector(e.vector) for _, e in chunk])
+        blended = self.blend(X, self.classes)
+        summaries = summarise(blended.probs, blended.classes, top_k=TOP_K, source=blended.source)
+        return [
+            self._row(video, embedding, summary, blended)
+            for (video, embedding), summary in zip(chunk, summaries, strict=True)
+        ]
+
+    def _row(
+        self,
+        video: Video,
+        embedding: Embedding,
+        summary: PredictionSummary,
+        blended: BlendedPredictions,
+    ) -> Prediction:
+        segments, ratio = self._segments(embedding, summary, blended.classes, video)
+        top = [
+            {
+                "folder_id": fid,
+                "folder": self.folders[cast(int, fid)].name,
+                "probability": round(p, 6),
+            }
+            for fid, p in summary.top
+        ]
+        return Prediction(
+            video=video,
+            classifier_version=self.version,
+            folder_id=summary.predicted,
+            confidence=summary.confidence,
+            margin=summary.margin,
+            entropy=summary.entropy,
+            source=summary.source or blended.source,
+            top=top,
+            segments=segments,
+            duration_ratio=ratio,
+        )
+
+    def _segments(
+        self,
+        embedding: Embedding,
+        summary: PredictionSummary,
+        classes: Sequence[int | str],
+        video: Video,
+    ) -> tuple[list[dict], float | None]:
+        """Where in the video each of the top folders matches, and the top one's share."""
+        frames = unpack_vector(embedding.frame_vectors, dim=embedding.dim)
+        frames = frames.reshape(-1, embedding.dim)
+        if len(frames) == 0:
+            return [], None
+        per_frame = self.blend(frames, classes)
+        column = {c: j for j, c in enumerate(per_frame.classes)}
+        top = [folder_id for folder_id, _ in summary.top]
+        found = segments_per_folder(
+            frame_scores=per_frame.probs[:, [column[folder_id] for folder_id in top]],
+            classes=top,
+            timestamps=embedding.frame_times,
+            duration=video.duration,
+            threshold=SEGMENT_THRESHOLD,
+        )
+        segments = [
+            {
+                "folder_id": folder_id,
+                "start": round(seg.start, 3),
+                "end": round(seg.end, 3),
+                "score": round(seg.score, 4),
+            }
+            for folder_id in top
+            for seg in found[folder_id].segments
+        ]
+        ratio = round(found[top[0]].duration_ratio, 4) if top else None
+        return segments, ratio
 
 
 def classifier_activate(*, classifier: Classifier) -> None:
