@@ -223,43 +223,19 @@ def library_scan(
     root = Path(library.root)
     if not root.is_dir():
         raise ValueError(f"library folder {library.root!r} is not there (unmounted or moved?)")
-    report = ScanReport()
     disk_files, folder_names, warnings = library_walk(root=root)
-    report.warnings.extend(warnings)
+    report = ScanReport(total=len(disk_files), warnings=warnings)
     for warning in warnings:
         logger.warning("scan %s: %s", library.root, warning)
-    report.total = len(disk_files)
 
     # Moves in flight (journalled by the sort service, not yet closed) are left alone:
     # their destination is not a new video and their source is not missing.
     busy = move_paths_in_flight(library=library)
     disk_files = [d for d in disk_files if d.rel_path not in busy]
     known = videos_by_path(library=library, skip=busy)
-    to_probe: list[DiskFile] = []
-    for disk in disk_files:
-        row = known.get(disk.rel_path)
-        unchanged = (
-            row is not None
-            and row.status != Video.Status.MISSING
-            and row.size == disk.size
-            and row.mtime_ns == disk.mtime_ns
-        )
-        if unchanged:
-            report.unchanged += 1
-        else:
-            to_probe.append(disk)
-
-    done = report.unchanged
-    _report_progress(progress, done, report.total)
-    results: list[ProbeResult] = []
-    hash_mode = getattr(settings, "VIDSORT_HASH", "sampled")
-    with ThreadPoolExecutor(max_workers=workers or settings.VIDSORT_SCAN_WORKERS) as pool:
-        # Hashing and decoding release the GIL, so threads keep every core busy.
-        for result in pool.map(lambda d: _probe_one(root, d, hash_mode), to_probe):
-            results.append(result)
-            done += 1
-            _report_progress(progress, done, report.total)
-
+    to_probe = [d for d in disk_files if not _unchanged(known.get(d.rel_path), d)]
+    report.unchanged = len(disk_files) - len(to_probe)
+    results = _probe_all(root, to_probe, report=report, progress=progress, workers=workers)
     with transaction.atomic():
         # Lock the library row: two scans (a command and a task) write one at a time.
         Library.objects.select_for_update().filter(pk=library.pk).first()
@@ -270,6 +246,37 @@ def library_scan(
     report.seconds = time.perf_counter() - started
     logger.info("scan %s: %s", library.root, report.summary())
     return report
+
+
+def _unchanged(row: Video | None, disk: DiskFile) -> bool:
+    """Whether the file is the one the row describes (same size and mtime, not missing)."""
+    return (
+        row is not None
+        and row.status != Video.Status.MISSING
+        and row.size == disk.size
+        and row.mtime_ns == disk.mtime_ns
+    )
+
+
+def _probe_all(
+    root: Path,
+    to_probe: list[DiskFile],
+    *,
+    report: ScanReport,
+    progress: ProgressCallback | None,
+    workers: int | None,
+) -> list[ProbeResult]:
+    done = report.unchanged
+    _report_progress(progress, done, report.total)
+    results: list[ProbeResult] = []
+    hash_mode = getattr(settings, "VIDSORT_HASH", "sampled")
+    with ThreadPoolExecutor(max_workers=workers or settings.VIDSORT_SCAN_WORKERS) as pool:
+        # Hashing and decoding release the GIL, so threads keep every core busy.
+        for result in pool.map(lambda d: _probe_one(root, d, hash_mode), to_probe):
+            results.append(result)
+            done += 1
+            _report_progress(progress, done, report.total)
+    return results
 
 
 @dataclass(slots=True)
