@@ -113,48 +113,62 @@ def find_segments(
     starts, ends, total = frame_intervals(timestamps=timestamps[order], duration=duration)
     ordered_scores = scores[order]
     above = np.nan_to_num(ordered_scores, nan=-np.inf) >= threshold
+    runs = _runs(above)
+    if merge_gap > 0 and runs:
+        runs = _merged(runs, starts, ends, merge_gap)
+    segments = [
+        _segment(ordered_scores, starts, ends, first, last)
+        for first, last in runs
+        if float(ends[last] - starts[first]) >= min_duration
+    ]
+    covered = sum(s.end - s.start for s in segments)
+    ratio = float(min(max(covered / total, 0.0), 1.0)) if total > 0 else 0.0
+    return SegmentResult(
+        segments=segments, duration_ratio=ratio, duration=total, threshold=threshold
+    )
 
-    # Runs of consecutive frames above the threshold, as [first, last] frame indices.
+
+def _runs(above: np.ndarray) -> list[list[int]]:
+    """Runs of consecutive frames above the threshold, as [first, last] frame indices."""
     runs: list[list[int]] = []
     for index in np.flatnonzero(above):
         if runs and runs[-1][1] == index - 1:
             runs[-1][1] = int(index)
         else:
             runs.append([int(index), int(index)])
-    if merge_gap > 0 and runs:
-        merged = [runs[0]]
-        for run in runs[1:]:
-            if starts[run[0]] - ends[merged[-1][1]] <= merge_gap:
-                merged[-1][1] = run[1]
-            else:
-                merged.append(run)
-        runs = merged
+    return runs
 
-    segments: list[Segment] = []
-    for first, last in runs:
-        span = slice(first, last + 1)
-        lengths = ends[span] - starts[span]
-        frame_scores = np.nan_to_num(ordered_scores[span], nan=0.0)
-        length = float(ends[last] - starts[first])
-        if length < min_duration:
-            continue
-        mean = (
-            float((lengths * frame_scores).sum() / lengths.sum())
-            if lengths.sum() > 0
-            else float(frame_scores.mean())
-        )
-        segments.append(
-            Segment(
-                start=float(starts[first]),
-                end=float(ends[last]),
-                score=mean,
-                peak=float(frame_scores.max()),
-            )
-        )
-    covered = sum(s.end - s.start for s in segments)
-    ratio = float(min(max(covered / total, 0.0), 1.0)) if total > 0 else 0.0
-    return SegmentResult(
-        segments=segments, duration_ratio=ratio, duration=total, threshold=threshold
+
+def _merged(
+    runs: list[list[int]], starts: np.ndarray, ends: np.ndarray, merge_gap: float
+) -> list[list[int]]:
+    """Runs joined where at most ``merge_gap`` seconds separate them."""
+    merged = [runs[0]]
+    for run in runs[1:]:
+        if starts[run[0]] - ends[merged[-1][1]] <= merge_gap:
+            merged[-1][1] = run[1]
+        else:
+            merged.append(run)
+    return merged
+
+
+def _segment(
+    scores: np.ndarray, starts: np.ndarray, ends: np.ndarray, first: int, last: int
+) -> Segment:
+    """The segment of frames first..last: its span, time-weighted mean and peak score."""
+    span = slice(first, last + 1)
+    lengths = ends[span] - starts[span]
+    frame_scores = np.nan_to_num(scores[span], nan=0.0)
+    mean = (
+        float((lengths * frame_scores).sum() / lengths.sum())
+        if lengths.sum() > 0
+        else float(frame_scores.mean())
+    )
+    return Segment(
+        start=float(starts[first]),
+        end=float(ends[last]),
+        score=mean,
+        peak=float(frame_scores.max()),
     )
 
 

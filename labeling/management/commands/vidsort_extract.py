@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from labeling.services.extraction import embeddings_extract, encoder_get, videos_needing_embeddings
 from labeling.services.library import library_current
@@ -34,30 +35,35 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"{len(ids)} videos to embed with {encoder.model_id} on {encoder.device}")
 
-        started = time.monotonic()
-        last_step = -1
-
-        def progress(done: int, total: int) -> None:
-            nonlocal last_step
-            elapsed = time.monotonic() - started
-            rate = done / elapsed if elapsed > 0 else 0.0
-            eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "?"
-            status = f"{done}/{total}  {rate:.2f} videos/s  ETA {eta}"
-            if sys.stdout.isatty():
-                width = 30
-                filled = int(width * done / max(total, 1))
-                self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {status}", ending="")
-                return
-            # Logs and pipes get one line per tenth, not a carriage-return bar.
-            step = 10 * done // max(total, 1)
-            if step != last_step:
-                last_step = step
-                self.stdout.write(status)
-
+        progress = _ProgressPrinter(out=self.stdout)
         report = embeddings_extract(
-            video_ids=ids, encoder=encoder, progress=progress, workers=workers
+            video_ids=ids, encoder=encoder, progress=progress.show, workers=workers
         )
         self.stdout.write("")
         for video_id, error in list(report.errors.items())[:20]:
             self.stderr.write(f"video {video_id}: {error}")
         self.stdout.write(self.style.SUCCESS(report.summary()))
+
+
+@dataclass(slots=True)
+class _ProgressPrinter:
+    """Done/total, rate and ETA: a bar on a terminal, one line per tenth in logs and pipes."""
+
+    out: OutputWrapper
+    started: float = field(default_factory=time.monotonic)
+    last_step: int = -1
+
+    def show(self, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "?"
+        status = f"{done}/{total}  {rate:.2f} videos/s  ETA {eta}"
+        if sys.stdout.isatty():
+            width = 30
+            filled = int(width * done / max(total, 1))
+            self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {status}", ending="")
+            return
+        step = 10 * done // max(total, 1)
+        if step != self.last_step:
+            self.last_step = step
+            self.out.write(status)
