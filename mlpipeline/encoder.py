@@ -331,6 +331,32 @@ def create_encoder(config: EncoderConfig) -> Encoder:
     """Build the encoder described by ``config`` (eval mode, on its device). Slow: use get_encoder."""
     import open_clip
 
+    _check_available(config)
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+    model, eval_transform = _model_load(config, device=device, precision=precision)
+    preprocess_cfg = open_clip.get_model_preprocess_cfg(model)
+    size = preprocess_cfg.get("size", 224)
+    encoder = Encoder(
+        model=model,
+        tokenizer=open_clip.get_tokenizer(config.model_name),
+        config=config,
+        device=device,
+        precision=precision,
+        image_size=int(size[0] if isinstance(size, list | tuple) else size),
+        mean=tuple(preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)),
+        std=tuple(preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD)),
+        model_id=encoder_model_id(config),
+    )
+    encoder.eval_transform = eval_transform  # open_clip's PIL transform, for baselines and checks
+    logger.info("loaded %r", encoder)
+    return encoder
+
+
+def _check_available(config: EncoderConfig) -> None:
+    """EncoderUnavailableError, saying what to set, for a model open_clip does not know."""
+    import open_clip
+
     config.validate()
     register_tiny_model()
     if config.model_name not in open_clip.list_models():
@@ -338,8 +364,12 @@ def create_encoder(config: EncoderConfig) -> Encoder:
             f"Unknown CLIP model {config.model_name!r}. Set {ENV_MODEL} to one of open_clip's models "
             f"(e.g. ViT-B-32) or {TINY_MODEL_NAME}."
         )
-    device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
+
+
+def _model_load(config: EncoderConfig, *, device: torch.device, precision: str) -> tuple[Any, Any]:
+    """(open_clip model in eval mode, its PIL eval transform)."""
+    import open_clip
+
     pretrained = None if config.uses_random_weights else config.pretrained
     if _names_a_file(pretrained) and not os.path.isfile(str(pretrained)):
         raise EncoderUnavailableError(_unavailable_message(config, "no such file"))
@@ -360,24 +390,7 @@ def create_encoder(config: EncoderConfig) -> Encoder:
     except Exception as error:  # open_clip reports download/parse failures as assorted types
         raise EncoderUnavailableError(_unavailable_message(config, error)) from error
     model.eval()
-    preprocess_cfg = open_clip.get_model_preprocess_cfg(model)
-    size = preprocess_cfg.get("size", 224)
-    image_size = int(size[0] if isinstance(size, list | tuple) else size)
-    tokenizer = open_clip.get_tokenizer(config.model_name)
-    encoder = Encoder(
-        model=model,
-        tokenizer=tokenizer,
-        config=config,
-        device=device,
-        precision=precision,
-        image_size=image_size,
-        mean=tuple(preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)),
-        std=tuple(preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD)),
-        model_id=encoder_model_id(config),
-    )
-    encoder.eval_transform = eval_transform  # open_clip's PIL transform, for baselines and checks
-    logger.info("loaded %r", encoder)
-    return encoder
+    return model, eval_transform
 
 
 @functools.lru_cache(maxsize=4)
