@@ -61,7 +61,11 @@ timed() { # timed NAME SECONDS
 
 # --- Tools ------------------------------------------------------------------------------
 need=()
-command -v dockerd > /dev/null || command -v docker > /dev/null || need+=(docker.io)
+# docker.io: a client, and a daemon unless one already answers.
+if ! command -v docker > /dev/null \
+  || { ! docker info > /dev/null 2>&1 && ! command -v dockerd > /dev/null; }; then
+  need+=(docker.io)
+fi
 { command -v docker > /dev/null && docker compose version > /dev/null 2>&1; } \
   || command -v docker-compose > /dev/null || need+=(docker-compose)
 command -v debootstrap > /dev/null || need+=(debootstrap)
@@ -70,9 +74,15 @@ if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || fail "missing ${need[*]}; run as root or install them"
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" > /dev/null
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } \
+    > /var/tmp/vidsort-smoke-apt.log 2>&1 || {
+    tail -20 /var/tmp/vidsort-smoke-apt.log
+    fail "apt-get install ${need[*]}"
+  }
+  rm -f /var/tmp/vidsort-smoke-apt.log
 fi
+
+timed "tools (apt-get)" $(($(date +%s) - T_START))
 
 # A docker client that builds with BuildKit (built in before Docker 23, buildx after);
 # Debian's docker.io client goes with its daemon. The classic builder works too, slower.
