@@ -73,13 +73,8 @@ def filename_validate(*, name: str) -> str:
     return name
 
 
-def path_resolve(*, root: str | os.PathLike[str], rel: str) -> str:
-    """Absolute path of ``rel`` under ``root``, refused (UnsafePath) if it could escape.
-
-    Returns the lexical path (root + components), not the symlink-resolved one, so the
-    caller acts on the name it meant (a move renames a link, not its target); the
-    resolved path of the name and of its parent folder are both checked to be inside.
-    """
+def _rel_parts(*, rel: str) -> list[str]:
+    """The components of a relative path, refused (UnsafePath) if the text is malformed."""
     if not isinstance(rel, str) or not rel:
         raise UnsafePath("the path is empty")
     if "\x00" in rel:
@@ -90,12 +85,27 @@ def path_resolve(*, root: str | os.PathLike[str], rel: str) -> str:
         raise UnsafePath(f"the path {rel!r} is absolute; paths are relative to the library")
     parts = rel.split("/")
     for part in parts:
-        if part in ("", ".", ".."):
-            raise UnsafePath(f"the path {rel!r} has an empty, '.' or '..' component")
-        if _has_control(part):
-            raise UnsafePath(f"the path {rel!r} contains control characters")
-        if len(os.fsencode(part)) > NAME_MAX_BYTES:
-            raise UnsafePath(f"a component of {rel!r} is longer than {NAME_MAX_BYTES} bytes")
+        _rel_part_check(rel=rel, part=part)
+    return parts
+
+
+def _rel_part_check(*, rel: str, part: str) -> None:
+    if part in ("", ".", ".."):
+        raise UnsafePath(f"the path {rel!r} has an empty, '.' or '..' component")
+    if _has_control(part):
+        raise UnsafePath(f"the path {rel!r} contains control characters")
+    if len(os.fsencode(part)) > NAME_MAX_BYTES:
+        raise UnsafePath(f"a component of {rel!r} is longer than {NAME_MAX_BYTES} bytes")
+
+
+def path_resolve(*, root: str | os.PathLike[str], rel: str) -> str:
+    """Absolute path of ``rel`` under ``root``, refused (UnsafePath) if it could escape.
+
+    Returns the lexical path (root + components), not the symlink-resolved one, so the
+    caller acts on the name it meant (a move renames a link, not its target); the
+    resolved path of the name and of its parent folder are both checked to be inside.
+    """
+    parts = _rel_parts(rel=rel)
     base = root_real(root=root)
     joined = os.path.join(base, *parts)
     # Both checks matter: the parent could be a symlinked folder pointing outside, and
