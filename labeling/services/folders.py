@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import unicodedata
+from types import EllipsisType
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -39,11 +40,8 @@ class FolderBusy(ConflictError, FolderError):
     field = None
 
 
-def folder_name_validate(*, name: object) -> str:
-    """Return the NFC form of a valid folder name, or raise FolderNameInvalid."""
-    if not isinstance(name, str):
-        raise FolderNameInvalid("a folder name must be text")
-    name = unicodedata.normalize("NFC", name)
+def _folder_name_characters_check(*, name: str) -> None:
+    """Refuse an empty name, a NUL, a separator, '.' and '..'."""
     if not name:
         raise FolderNameInvalid("the folder name is empty")
     if "\x00" in name:
@@ -52,6 +50,14 @@ def folder_name_validate(*, name: object) -> str:
         raise FolderNameInvalid(f"the folder name {name!r} contains '/' or '\\'")
     if name in (".", ".."):
         raise FolderNameInvalid(f"{name!r} is not a folder name")
+
+
+def folder_name_validate(*, name: object) -> str:
+    """Return the NFC form of a valid folder name, or raise FolderNameInvalid."""
+    if not isinstance(name, str):
+        raise FolderNameInvalid("a folder name must be text")
+    name = unicodedata.normalize("NFC", name)
+    _folder_name_characters_check(name=name)
     if name.startswith("."):
         raise FolderNameInvalid(
             f"the folder name {name!r} starts with a dot (hidden folders are not scanned)"
@@ -74,7 +80,10 @@ def folder_name_validate(*, name: object) -> str:
 def _name_clash(*, library: Library, name: str, exclude_pk: int | None = None) -> str | None:
     """An existing folder (record or directory) whose name is the same up to case/NFC."""
     key = name_key(name)
-    for other in Folder.objects.filter(library=library).exclude(pk=exclude_pk):
+    others = Folder.objects.filter(library=library)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    for other in others:
         if name_key(other.name) == key:
             return other.name
     try:
@@ -135,6 +144,38 @@ def folder_create(
     return folder
 
 
+def _folder_rename_check(*, folder: Folder, new_name: str) -> None:
+    """Refuse a name another folder holds and a folder a sort is moving files in or out of."""
+    library = folder.library
+    clash = _name_clash(library=library, name=new_name, exclude_pk=folder.pk)
+    if clash is not None and name_key(clash) != name_key(folder.name):
+        raise FolderNameTaken(f"a folder named {clash!r} already exists")
+    busy = MoveIntent.objects.filter(state=MoveIntent.State.PENDING, video__library=library).filter(
+        Q(from_folder_id=folder.pk) | Q(to_folder_id=folder.pk)
+    )
+    if busy.exists():
+        raise FolderBusy(
+            "a sort into or out of this folder is unfinished; try again in a moment "
+            "(or run `manage.py vidsort_reconcile` after a crash)"
+        )
+
+
+def _folder_directory_rename(*, old_name: str, new_name: str, old_path: str, new_path: str) -> bool:
+    """Rename the directory if it exists; True when it was renamed."""
+    if not os.path.isdir(old_path):
+        return False
+    case_only = name_key(old_name) == name_key(new_name)
+    if os.path.lexists(new_path) and not case_only:
+        raise FolderNameTaken(f"{new_name!r} already exists in the library folder")
+    try:
+        os.rename(old_path, new_path)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise FolderNameTaken(f"{new_name!r} already exists") from exc
+        raise
+    return True
+
+
 def folder_rename(*, folder: Folder, name: str) -> Folder:
     """Rename the folder and its directory; the videos' paths follow.
 
@@ -149,31 +190,12 @@ def folder_rename(*, folder: Folder, name: str) -> Folder:
     with transaction.atomic():
         locked = Folder.objects.select_for_update().get(pk=folder.pk)
         old_name = locked.name
-        clash = _name_clash(library=library, name=new_name, exclude_pk=locked.pk)
-        if clash is not None and name_key(clash) != name_key(old_name):
-            raise FolderNameTaken(f"a folder named {clash!r} already exists")
-        busy = MoveIntent.objects.filter(
-            state=MoveIntent.State.PENDING, video__library=library
-        ).filter(Q(from_folder_id=locked.pk) | Q(to_folder_id=locked.pk))
-        if busy.exists():
-            raise FolderBusy(
-                "a sort into or out of this folder is unfinished; try again in a moment "
-                "(or run `manage.py vidsort_reconcile` after a crash)"
-            )
+        _folder_rename_check(folder=locked, new_name=new_name)
         old_path = path_resolve(root=library.root, rel=old_name)
         new_path = path_resolve(root=library.root, rel=new_name)
-        renamed = False
-        if os.path.isdir(old_path):
-            case_only = name_key(old_name) == name_key(new_name)
-            if os.path.lexists(new_path) and not case_only:
-                raise FolderNameTaken(f"{new_name!r} already exists in the library folder")
-            try:
-                os.rename(old_path, new_path)
-            except OSError as exc:
-                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise FolderNameTaken(f"{new_name!r} already exists") from exc
-                raise
-            renamed = True
+        renamed = _folder_directory_rename(
+            old_name=old_name, new_name=new_name, old_path=old_path, new_path=new_path
+        )
         try:
             locked.name = new_name
             locked.save(update_fields=["name"])
@@ -192,7 +214,9 @@ def folder_rename(*, folder: Folder, name: str) -> Folder:
     return locked
 
 
-def folder_update(*, folder: Folder, prompts: list[str] | None = None, key=...) -> Folder:
+def folder_update(
+    *, folder: Folder, prompts: list[str] | None = None, key: int | None | EllipsisType = ...
+) -> Folder:
     """Change a folder's zero-shot prompts and/or its keyboard key (1-9 or None).
 
     Taking a key another folder holds swaps the two keys, so a person reordering the
