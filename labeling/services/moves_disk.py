@@ -188,48 +188,8 @@ def _place(*, intent: MoveIntent, root: str, state: _MoveState, source: str) -> 
     tried: set[str] = set()
     while True:
         dst = path_resolve(root=root, rel=intent.dst_path)
-        try:
-            if state.placeholder:
-                raise OSError(errno.EPERM, "hard links not used here")
-            os.link(source, dst, follow_symlinks=False)
-            state.placed = dst
+        if _place_try(intent=intent, state=state, source=source, dst=dst):
             break
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            if exc.errno not in LINK_UNSUPPORTED:
-                raise
-            # No hard links here (FAT, exFAT, some shares): reserve the name with O_EXCL,
-            # then rename onto our own empty placeholder. rename(2) replaces only it.
-            if not state.placeholder:
-                state.placeholder = True
-                intent.details = {**intent.details, "placeholder": True}
-                intent.save(update_fields=["details"])
-            try:
-                fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                pass
-            else:
-                try:
-                    st = os.fstat(fd)
-                finally:
-                    os.close(fd)
-                state.placed, state.placed_id = dst, (st.st_dev, st.st_ino)
-                moving = os.lstat(source)
-                try:
-                    os.rename(source, dst)
-                except OSError:
-                    # EXDEV and friends: the empty placeholder must not outlive the
-                    # attempt (a cross-device copy will want this very name next).
-                    _placed_remove(intent=intent, state=state)
-                    raise
-                # rename(2) keeps the inode: the name now holds the file we moved.
-                state.placed_id = (moving.st_dev, moving.st_ino)
-                if source == state.src:
-                    state.source_gone = True
-                else:
-                    state.temp_gone = True
-                break
         tried.add(name_key(os.path.basename(dst)))
         folder_rel = os.path.dirname(intent.dst_path)
         new_name = name_free(
@@ -243,6 +203,55 @@ def _place(*, intent: MoveIntent, root: str, state: _MoveState, source: str) -> 
         intent.save(update_fields=["dst_path"])
     _fsync_dir(state.dst_dir)
     move_step(STEP_LINKED)
+
+
+def _place_try(*, intent: MoveIntent, state: _MoveState, source: str, dst: str) -> bool:
+    """One attempt at the name ``dst``: True once the file is there, False if it is taken."""
+    try:
+        if state.placeholder:
+            raise OSError(errno.EPERM, "hard links not used here")
+        os.link(source, dst, follow_symlinks=False)
+        state.placed = dst
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in LINK_UNSUPPORTED:
+            raise
+        return _place_by_rename(intent=intent, state=state, source=source, dst=dst)
+
+
+def _place_by_rename(*, intent: MoveIntent, state: _MoveState, source: str, dst: str) -> bool:
+    """No hard links here (FAT, exFAT, some shares): reserve the name with O_EXCL, then
+    rename onto our own empty placeholder. rename(2) replaces only it."""
+    if not state.placeholder:
+        state.placeholder = True
+        intent.details = {**intent.details, "placeholder": True}
+        intent.save(update_fields=["details"])
+    try:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    state.placed, state.placed_id = dst, (st.st_dev, st.st_ino)
+    moving = os.lstat(source)
+    try:
+        os.rename(source, dst)
+    except OSError:
+        # EXDEV and friends: the empty placeholder must not outlive the
+        # attempt (a cross-device copy will want this very name next).
+        _placed_remove(intent=intent, state=state)
+        raise
+    # rename(2) keeps the inode: the name now holds the file we moved.
+    state.placed_id = (moving.st_dev, moving.st_ino)
+    if source == state.src:
+        state.source_gone = True
+    else:
+        state.temp_gone = True
+    return True
 
 
 def _copy_across(*, intent: MoveIntent, root: str, state: _MoveState) -> None:
