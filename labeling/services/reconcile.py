@@ -179,47 +179,92 @@ def move_intent_reconcile(*, intent: MoveIntent, report: ReconcileReport) -> Rec
         )
     has_src, has_dst = os.path.isfile(src), os.path.isfile(dst)
     notes: list[str] = []
-
-    # 1. The temp copy (cross-device moves). Only ever removed when it is provably
-    #    redundant: another name of the destination's data, or a verified-identical copy.
     if tmp and os.path.lexists(tmp):
-        if has_dst and os.path.samefile(tmp, dst):
-            os.unlink(tmp)
-            notes.append("removed the temp name (same file as the destination)")
-        elif has_src and _full(tmp) == _full(src):
-            os.unlink(tmp)
-            notes.append("removed a verified-identical temp copy")
-        elif has_dst and _full(tmp) == _full(dst):
-            os.unlink(tmp)
-            notes.append("removed a verified-identical temp copy")
-        elif not has_src and not has_dst:
-            # The temp is the only copy left: put it in place, never delete it.
-            os.link(tmp, dst)
-            os.unlink(tmp)
-            has_dst = True
-            notes.append("the temp copy was the only copy: placed it at the destination")
-        elif has_src and os.path.getsize(tmp) < os.path.getsize(src):
-            # An interrupted copy (killed mid-write, disk full): a prefix of the intact
-            # original, which is still there. It is VidSort's scrap, not a user's file.
-            os.unlink(tmp)
-            notes.append("removed an incomplete temp copy (the original is intact)")
-        else:
-            report.duplicates.append(intent.tmp_path)
-            notes.append(f"left the temp file {intent.tmp_path} (it differs from the original)")
+        has_dst = _temp_settle(
+            intent=intent,
+            report=report,
+            paths=(src, dst, tmp),
+            ends=(has_src, has_dst),
+            notes=notes,
+        )
+    if has_src and has_dst and _placeholder_drop(intent=intent, src=src, dst=dst, notes=notes):
+        has_dst = False
+    return _ends_decide(
+        intent=intent,
+        report=report,
+        item=item,
+        paths=(src, dst),
+        ends=(has_src, has_dst),
+        notes=notes,
+    )
 
-    # 2. Placeholder of a no-hard-link file system: our empty reserved name.
+
+def _temp_settle(
+    *,
+    intent: MoveIntent,
+    report: ReconcileReport,
+    paths: tuple[str, str, str],
+    ends: tuple[bool, bool],
+    notes: list[str],
+) -> bool:
+    """Step 1, the temp copy of a cross-device move; returns whether the destination exists.
+
+    The temp is only ever removed when it is provably redundant: another name of the
+    destination's data, or a verified-identical copy.
+    """
+    src, dst, tmp = paths
+    has_src, has_dst = ends
+    if has_dst and os.path.samefile(tmp, dst):
+        os.unlink(tmp)
+        notes.append("removed the temp name (same file as the destination)")
+    elif has_src and _full(tmp) == _full(src):
+        os.unlink(tmp)
+        notes.append("removed a verified-identical temp copy")
+    elif has_dst and _full(tmp) == _full(dst):
+        os.unlink(tmp)
+        notes.append("removed a verified-identical temp copy")
+    elif not has_src and not has_dst:
+        # The temp is the only copy left: put it in place, never delete it.
+        os.link(tmp, dst)
+        os.unlink(tmp)
+        has_dst = True
+        notes.append("the temp copy was the only copy: placed it at the destination")
+    elif has_src and os.path.getsize(tmp) < os.path.getsize(src):
+        # An interrupted copy (killed mid-write, disk full): a prefix of the intact
+        # original, which is still there. It is VidSort's scrap, not a user's file.
+        os.unlink(tmp)
+        notes.append("removed an incomplete temp copy (the original is intact)")
+    else:
+        report.duplicates.append(intent.tmp_path)
+        notes.append(f"left the temp file {intent.tmp_path} (it differs from the original)")
+    return has_dst
+
+
+def _placeholder_drop(*, intent: MoveIntent, src: str, dst: str, notes: list[str]) -> bool:
+    """Step 2: remove our empty reserved name of a no-hard-link file system, if it is one."""
     if (
-        has_src
-        and has_dst
-        and (intent.details or {}).get("placeholder")
+        (intent.details or {}).get("placeholder")
         and os.path.getsize(dst) == 0
         and os.path.getsize(src) > 0
     ):
         os.unlink(dst)
-        has_dst = False
         notes.append("removed our empty placeholder at the destination")
+        return True
+    return False
 
-    # 3. Source and destination.
+
+def _ends_decide(
+    *,
+    intent: MoveIntent,
+    report: ReconcileReport,
+    item: Callable[[str, str], ReconcileItem],
+    paths: tuple[str, str],
+    ends: tuple[bool, bool],
+    notes: list[str],
+) -> ReconcileItem:
+    """Step 3: close the intent from where the file is, source and/or destination."""
+    src, dst = paths
+    has_src, has_dst = ends
     if has_src and not has_dst:
         return _close(
             intent,
@@ -231,35 +276,8 @@ def move_intent_reconcile(*, intent: MoveIntent, report: ReconcileReport) -> Rec
     if has_dst and not has_src:
         return _finish(intent, item, _join("the file was at the destination", notes), dst)
     if has_src and has_dst:
-        if os.path.samefile(src, dst):
-            # Killed between link and unlink: two names, one file. Dropping the old name
-            # frees nothing, so this is safe.
-            os.unlink(src)
-            return _finish(
-                intent, item, _join("removed the old name of a hard-linked file", notes), dst
-            )
-        same = os.path.getsize(src) == os.path.getsize(dst) and _full(src) == _full(dst)
-        if same and intent.tmp_path:
-            # Cross-device copy placed but the original not yet removed: the destination
-            # is VidSort's own verified-identical copy. Drop the copy, keep the original.
-            os.unlink(dst)
-            return _close(
-                intent,
-                MoveIntent.State.ROLLED_BACK,
-                _join("removed VidSort's verified-identical copy; the original stays", notes),
-                item,
-                ROLLED_BACK,
-            )
-        report.duplicates.append(intent.dst_path)
-        why = "an identical file" if same else "a different file"
-        return _close(
-            intent,
-            MoveIntent.State.ROLLED_BACK,
-            _join(
-                f"{intent.dst_path} holds {why}; both kept, the video stays at its source", notes
-            ),
-            item,
-            ROLLED_BACK,
+        return _both_ends_decide(
+            intent=intent, report=report, item=item, src=src, dst=dst, notes=notes
         )
     return _close(
         intent,
@@ -270,6 +288,45 @@ def move_intent_reconcile(*, intent: MoveIntent, report: ReconcileReport) -> Rec
         ),
         item,
         ALERT,
+    )
+
+
+def _both_ends_decide(
+    *,
+    intent: MoveIntent,
+    report: ReconcileReport,
+    item: Callable[[str, str], ReconcileItem],
+    src: str,
+    dst: str,
+    notes: list[str],
+) -> ReconcileItem:
+    if os.path.samefile(src, dst):
+        # Killed between link and unlink: two names, one file. Dropping the old name
+        # frees nothing, so this is safe.
+        os.unlink(src)
+        return _finish(
+            intent, item, _join("removed the old name of a hard-linked file", notes), dst
+        )
+    same = os.path.getsize(src) == os.path.getsize(dst) and _full(src) == _full(dst)
+    if same and intent.tmp_path:
+        # Cross-device copy placed but the original not yet removed: the destination
+        # is VidSort's own verified-identical copy. Drop the copy, keep the original.
+        os.unlink(dst)
+        return _close(
+            intent,
+            MoveIntent.State.ROLLED_BACK,
+            _join("removed VidSort's verified-identical copy; the original stays", notes),
+            item,
+            ROLLED_BACK,
+        )
+    report.duplicates.append(intent.dst_path)
+    why = "an identical file" if same else "a different file"
+    return _close(
+        intent,
+        MoveIntent.State.ROLLED_BACK,
+        _join(f"{intent.dst_path} holds {why}; both kept, the video stays at its source", notes),
+        item,
+        ROLLED_BACK,
     )
 
 
