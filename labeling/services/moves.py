@@ -23,6 +23,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -165,7 +166,18 @@ SELECT v.*,
 """
 
 
-def _locked_video(*, video_id: int, library: Library) -> Video:
+@dataclass
+class _LockedVideo:
+    """The locked row, and what the locking read learned beside it."""
+
+    row: Video
+    pending_intent: int | None
+    pending_since: datetime | None
+    predicted_folder: int | None
+    predicted_confidence: float | None
+
+
+def _locked_video(*, video_id: int, library: Library) -> _LockedVideo:
     """Lock the video row (with its active prediction), then read its open intent.
 
     Hand-written SQL because this is the hot path of every sort: fewer statements, and
@@ -191,13 +203,19 @@ def _locked_video(*, video_id: int, library: Library) -> Video:
             [video_id, MoveIntent.State.PENDING],
         )
         found = cursor.fetchone()
-    row.pending_intent = found[0] if found else None
-    row.pending_since = (
+    pending_since = (
         MoveIntent.objects.filter(pk=found[0]).values_list("created_at", flat=True).first()
         if found
         else None
     )
-    return row
+    joined: Any = row  # raw() sets the joined columns as plain attributes
+    return _LockedVideo(
+        row=row,
+        pending_intent=found[0] if found else None,
+        pending_since=pending_since,
+        predicted_folder=joined.active_predicted_folder,
+        predicted_confidence=joined.active_predicted_confidence,
+    )
 
 
 def move_intent_open(
@@ -222,12 +240,13 @@ def move_intent_open(
             # The row lock makes "check the current place, then journal the move" atomic:
             # of two concurrent sorts of this video, the second waits here and then sees
             # either the first one's open intent or its finished result.
-            row = _locked_video(video_id=video.pk, library=library)
+            locked = _locked_video(video_id=video.pk, library=library)
+            row = locked.row
             if row.folder_id is not None and row.folder_id == video.folder_id:
                 row.folder = video.folder  # the caller's (already loaded) folder object
             if read_prediction:
-                details["predicted_folder"] = row.active_predicted_folder
-                details["predicted_confidence"] = row.active_predicted_confidence
+                details["predicted_folder"] = locked.predicted_folder
+                details["predicted_confidence"] = locked.predicted_confidence
             if row.folder_id == target_id:
                 return None, row
             if row.path != expected_path or row.folder_id != expected_folder_id:
@@ -235,7 +254,7 @@ def move_intent_open(
                 raise ConflictError(
                     f"{row.filename!r} was moved since it was loaded: it is now in {where}"
                 )
-            if row.pending_intent is None:
+            if locked.pending_intent is None:
                 return move_intent_create(
                     row=row, folder=folder, user=user, route=route, details=details
                 ), row
@@ -243,11 +262,11 @@ def move_intent_open(
         # for it to finish, then decide again: a no-op if it went where we want, else a
         # conflict because the row moved.
         if time.monotonic() >= deadline:
-            age = (timezone.now() - (row.pending_since or timezone.now())).total_seconds()
+            age = (timezone.now() - (locked.pending_since or timezone.now())).total_seconds()
             hint = "" if age < 60 else "; if VidSort crashed, run `manage.py vidsort_reconcile`"
             raise ConflictError(
                 f"{row.filename!r} is being moved by another request (journal entry "
-                f"{row.pending_intent}, {age:.0f} s old){hint}"
+                f"{locked.pending_intent}, {age:.0f} s old){hint}"
             )
         time.sleep(0.02)
 
