@@ -83,7 +83,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     data = response.data
     if isinstance(data, dict) and set(data) == {"detail"}:
         data = data["detail"]  # DRF's {"detail": message}: the message alone, no "detail: "
-    body = {"error": code, "detail": _flatten(data)}
+    body: dict[str, Any] = {"error": code, "detail": _flatten(data)}
     if isinstance(response.data, dict) and isinstance(exc, exceptions.ValidationError):
         body["fields"] = response.data
     response.data = body

@@ -63,6 +63,7 @@ def job_progress_writer(job_id: int, *, additive: bool = False) -> Callable[[int
         if done < total and now - last_write < 0.5:
             return
         last_write = now
+        fields: dict[str, Any]
         if additive:  # several chunks add to one counter
             delta, last_done = done - last_done, done
             fields = {"progress_done": F("progress_done") + delta}
