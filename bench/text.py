@@ -18,6 +18,8 @@ Prints figures; not a test (tests/mlpipeline/test_textfeatures.py asserts a smal
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import multiprocessing
 import os
 import sys
@@ -175,6 +177,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--text-weight", type=float, default=1.0)
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the text outcomes saved in --media"
+    )
     args = parser.parse_args()
     if not textmedia.tools_available():
         sys.exit("needs ffmpeg, espeak-ng and fonts-dejavu-core (scripts/system-deps.sh)")
@@ -182,26 +187,66 @@ def main() -> None:
     root = args.media or Path(tempfile.mkdtemp(prefix="vidsort-text-"))
     started = time.perf_counter()
     library = textmedia.build_library(
-        root / "library", per_category=args.per_category, duration=args.duration
+        root / "library",
+        per_category=args.per_category,
+        duration=args.duration,
+        reuse_existing=args.reuse,
     )
     loose = textmedia.build_library(
-        root / "loose", per_category=args.loose, duration=args.duration, seed=1
+        root / "loose",
+        per_category=args.loose,
+        duration=args.duration,
+        seed=1,
+        reuse_existing=args.reuse,
     )
     print(
         f"built {len(library)} + {len(loose)} videos of {args.duration:.0f} s in {time.perf_counter() - started:.0f} s ({root})"
     )
 
     videos = library + loose
-    paths = [str(video.path) for video in videos]
-    outcomes, wall = _run_text_stage(paths, workers=args.workers)
-    visual, extract_seconds = _visual_features(paths)
-
-    _quality(videos, outcomes)
-    _speed(outcomes, wall, workers=args.workers, extract_seconds=extract_seconds)
-
-    documents = [video_document(transcript=o.transcript, on_screen=o.lines) for o in outcomes]
+    outcomes = _text_outcomes(root, [str(video.path) for video in videos], args=args)
+    visual, extract_seconds = _visual_features([str(video.path) for video in videos])
+    _quality(videos, outcomes.rows)
+    if outcomes.wall_seconds is not None:
+        _speed(
+            outcomes.rows,
+            outcomes.wall_seconds,
+            workers=args.workers,
+            extract_seconds=extract_seconds,
+        )
+    documents = [video_document(transcript=o.transcript, on_screen=o.lines) for o in outcomes.rows]
     labels = [video.category for video in videos]
-    n = len(library)
+    _features_report(visual, documents, labels, n=len(library), text_weight=args.text_weight)
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    rows: list[TextOutcome]
+    wall_seconds: float | None  # None when reused from a previous run
+
+
+def _text_outcomes(root: Path, paths: list[str], *, args: argparse.Namespace) -> _Outcomes:
+    cache = root / "text-outcomes.json"
+    if args.reuse and cache.is_file():
+        print(f"text outcomes reused from {cache} (speed not re-measured)")
+        rows = [
+            TextOutcome(
+                **{**row, "lines": tuple(row["lines"]), "cpu_seconds": tuple(row["cpu_seconds"])}
+            )
+            for row in json.loads(cache.read_text())
+        ]
+        return _Outcomes(rows, None)
+    rows, wall = _run_text_stage(paths, workers=args.workers)
+    cache.write_text(json.dumps([dataclasses.asdict(row) for row in rows]))
+    return _Outcomes(rows, wall)
+
+
+def _features_report(
+    visual: np.ndarray, documents: list[str], labels: list[str], *, n: int, text_weight: float
+) -> None:
+    """Cross-validated accuracy on the library (first n rows); the rest are loose videos."""
+    from mlpipeline.classifier import train_classifier
+
     y = labels[:n]
     print(f"chance: {1 / len(set(y)):.2f}")
     print(f"CV accuracy, visual only (tiny model): {_cv_accuracy(visual[:n], y):.3f}")
@@ -211,25 +256,27 @@ def main() -> None:
         TextFeatureConfig(kind="tfidf"),
     ]
     for config in kinds:
-        featurizer = TextFeaturizer(config).fit(documents[:n])
-        text = featurizer.transform(documents)
-        fused = fuse_features(visual, text, text_weight=args.text_weight)
-        accuracy = _cv_accuracy(fused[:n], y)
+        # tfidf learns its vocabulary from the library's texts only (no labels).
+        text = TextFeaturizer(config).fit(documents[:n]).transform(documents)
+        accuracy = _cv_accuracy(fuse_features(visual, text, text_weight=text_weight)[:n], y)
         text_only = _cv_accuracy(text[:n], y)
         print(
-            f"CV accuracy, visual + text ({config.feature_id}): {accuracy:.3f} (text only {text_only:.3f})"
+            f"CV accuracy, visual + text ({config.feature_id}): {accuracy:.3f} "
+            f"(text only {text_only:.3f})"
         )
-    _clip_text(visual, documents, y, n=n, text_weight=args.text_weight)
+    _clip_text(visual, documents, y, n=n, text_weight=text_weight)
+    default_text = TextFeaturizer(TextFeatureConfig()).transform(documents)
+    for weight in (0.5, 2.0, 4.0):
+        accuracy = _cv_accuracy(fuse_features(visual, default_text, text_weight=weight)[:n], y)
+        print(f"CV accuracy, visual + text (hashing, text weight {weight}): {accuracy:.3f}")
 
-    from mlpipeline.classifier import train_classifier
-
-    featurizer = TextFeaturizer(TextFeatureConfig()).fit(documents[:n])
-    fused = fuse_features(visual, featurizer.transform(documents), text_weight=args.text_weight)
+    fused = fuse_features(visual, default_text, text_weight=text_weight)
     classifier = train_classifier(X=fused[:n], y=y).classifier
     predicted = classifier.predict(fused[n:])
     right = sum(p == t for p, t in zip(predicted, labels[n:], strict=True))
     print(
-        f"loose videos predicted right (visual + hashing text): {right}/{len(predicted)} = {right / max(len(predicted), 1):.3f}"
+        f"loose videos predicted right (visual + hashing text, weight {text_weight}): "
+        f"{right}/{len(predicted)} = {right / max(len(predicted), 1):.3f}"
     )
 
 

@@ -333,6 +333,8 @@ def frames_for_text(
     from mlpipeline.frames import segment_centres
 
     with av.open(path) as container:
+        if not container.streams.video:
+            raise ValueError(f"{path}: no video stream")
         stream = container.streams.video[0]
         stream.codec_context.skip_frame = "NONKEY"
         time_base = float(stream.time_base or 0) or 1 / 90000

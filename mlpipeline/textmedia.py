@@ -218,11 +218,14 @@ def build_library(
     width: int = 640,
     height: int = 360,
     seed: int = 0,
+    items_per_video: int = 2,
+    reuse_existing: bool = False,
 ) -> list[TextVideo]:
     """``per_category`` videos per category under ``root/<category>/``.
 
     Videos cycle through three kinds: speech and text, speech only, text only, so a category is
-    recognisable only by combining both sources.
+    recognisable only by combining both sources. ``reuse_existing`` keeps files already there
+    (the same seed draws the same content).
     """
     videos: list[TextVideo] = []
     names = list(categories or CATEGORIES)
@@ -234,9 +237,13 @@ def build_library(
             video_seed = seed * 10007 + category_index * 1000 + index
             rng = random.Random(video_seed)
             kind = index % 3
-            sentences = tuple(rng.sample(pool_sentences, 2)) if kind in (0, 1) else ()
-            phrases = tuple(rng.sample(pool_phrases, 2)) if kind in (0, 2) else ()
+            sentences = tuple(rng.sample(pool_sentences, items_per_video)) if kind != 2 else ()
+            phrases = tuple(rng.sample(pool_phrases, items_per_video)) if kind != 1 else ()
             path = folder / f"{category}_{index:02d}.mp4"
+            videos.append(TextVideo(path, category, sentences, phrases, duration))
+            speed, voice = rng.choice([150, 160, 170]), rng.choice(VOICES)
+            if reuse_existing and path.is_file():
+                continue  # same seed, same content: the draws above are all that matters
             write_text_video(
                 path,
                 sentences=sentences,
@@ -245,10 +252,9 @@ def build_library(
                 width=width,
                 height=height,
                 seed=video_seed,
-                speed=rng.choice([150, 160, 170]),
-                voice=rng.choice(VOICES),
+                speed=speed,
+                voice=voice,
             )
-            videos.append(TextVideo(path, category, sentences, phrases, duration))
     return videos
 
 

@@ -249,10 +249,11 @@ class PocketsphinxEngine:
             ) from error
         self._options: dict[str, Any] = {"samprate": SAMPLE_RATE, "loglevel": "FATAL"}
         if config.fast_search:
-            # Measured in docs/text.md: the second (flat) pass and the lattice search cost
-            # about 2/3 of the time for a few points of word accuracy.
-            self._options.update(fwdflat=False, bestpath=False, maxhmmpf=10000)
-        version = getattr(pocketsphinx, "__version__", "5")
+            # Measured in docs/text.md: without the second (flat) pass and the lattice search,
+            # and with fewer active HMMs per frame, 0.75 s instead of 1.33 s CPU per clip for
+            # a WER of 0.60 instead of 0.55; narrower beams lost words (0.69).
+            self._options.update(fwdflat=False, bestpath=False, maxhmmpf=3000, pl_window=5)
+        version = _package_version("pocketsphinx")
         mode = "fast" if config.fast_search else "full"
         self.engine_id = f"pocketsphinx-{version}-en-us-{mode}"
         self._local = threading.local()
@@ -294,6 +295,15 @@ class PocketsphinxEngine:
             text=" ".join(word.word for word in words),
             words=words,
         )
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _is_word(token: str) -> bool:
