@@ -21,6 +21,7 @@ No Django imports here.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import threading
 import time
@@ -240,13 +241,11 @@ class PocketsphinxEngine:
     """pocketsphinx with its bundled US English models. One decoder per thread (not re-entrant)."""
 
     def __init__(self, config: TranscriberConfig) -> None:
-        try:
-            import pocketsphinx  # type: ignore[import-untyped,import-not-found,unused-ignore]
-        except ImportError as error:
+        if importlib.util.find_spec("pocketsphinx") is None:
             raise TranscriberUnavailableError(
                 f"pocketsphinx is not installed (pip install -r requirements.txt), or set "
                 f"{ENV_TRANSCRIBER}=off"
-            ) from error
+            )
         self._options: dict[str, Any] = {"samprate": SAMPLE_RATE, "loglevel": "FATAL"}
         if config.fast_search:
             # Measured in docs/text.md: without the second (flat) pass and the lattice search,
