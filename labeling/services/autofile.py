@@ -32,19 +32,30 @@ def _thresholds(
     for ref, value in (per_folder or {}).items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise InvalidError(f"threshold for {ref!r} must be a number between 0 and 1")
-        folder: Folder | None = None
-        if isinstance(ref, int) and not isinstance(ref, bool):
-            folder = folder_resolve(library=library, ref=ref)
-        elif isinstance(ref, str):
-            folder = Folder.objects.filter(library=library, name=ref).first()
-            if folder is None and ref.isdigit():
-                folder = Folder.objects.filter(library=library, pk=int(ref)).first()
-            if folder is None:
-                raise NotFoundError(f"per_folder: no folder named {ref!r}")
-        else:
-            raise InvalidError(f"per_folder key {ref!r} must be a folder name or id")
-        result[folder.pk] = float(value)
+        result[_threshold_folder(library=library, ref=ref).pk] = float(value)
     return result
+
+
+def _threshold_folder(*, library: Library, ref: object) -> Folder:
+    """The folder a per-folder threshold names, by id or by name (or by id in a string)."""
+    folder: Folder | None
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        folder = folder_resolve(library=library, ref=ref)
+    elif isinstance(ref, str):
+        folder = Folder.objects.filter(library=library, name=ref).first()
+        if folder is None and ref.isdigit():
+            folder = Folder.objects.filter(library=library, pk=int(ref)).first()
+    else:
+        raise InvalidError(f"per_folder key {ref!r} must be a folder name or id")
+    if folder is None:
+        raise NotFoundError(f"per_folder: no folder named {ref!r}")
+    return folder
+
+
+def _predicted_folder(prediction: Prediction) -> Folder:
+    # predictions_unsorted_confident keeps only the predictions that name a folder.
+    assert prediction.folder is not None
+    return prediction.folder
 
 
 def videos_autofile(
@@ -77,7 +88,9 @@ def videos_autofile(
         classifier_version=active.version,
         min_confidence=min([threshold, *thresholds.values()]),
     )
-    chosen = [p for p in candidates if p.confidence >= thresholds.get(p.folder_id, threshold)]
+    chosen = [
+        p for p in candidates if p.confidence >= thresholds.get(_predicted_folder(p).pk, threshold)
+    ]
     for index, prediction in enumerate(chosen[:limit]):
         report.items.append(
             _autofile_one(index=index, prediction=prediction, user=user, dry_run=dry_run)
@@ -86,7 +99,11 @@ def videos_autofile(
 
 
 def _autofile_one(*, index: int, prediction: Prediction, user: Any, dry_run: bool) -> ItemOutcome:
-    video, folder, confidence = prediction.video, prediction.folder, prediction.confidence
+    video, folder, confidence = (
+        prediction.video,
+        _predicted_folder(prediction),
+        prediction.confidence,
+    )
     if dry_run:
         return ItemOutcome(
             index=index,
