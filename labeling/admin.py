@@ -168,11 +168,19 @@ class FolderAdmin(admin.ModelAdmin):
         return obj.n_videos  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
-class LabelEventInline(admin.TabularInline):
-    model = LabelEvent
-    fk_name = "video"
+class HistoryInline(admin.TabularInline):
+    """A video's history and predictions, shown beside it: never added or removed by hand."""
+
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class LabelEventInline(HistoryInline):
+    model = LabelEvent
+    fk_name = "video"
     fields = (
         "created_at",
         "route",
@@ -186,14 +194,9 @@ class LabelEventInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["-created_at"]
 
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
-
-class PredictionInline(admin.TabularInline):
+class PredictionInline(HistoryInline):
     model = Prediction
-    extra = 0
-    can_delete = False
     fields = (
         "classifier_version",
         "folder",
@@ -204,9 +207,6 @@ class PredictionInline(admin.TabularInline):
     )
     readonly_fields = fields
     ordering = ["-classifier_version"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(Video)
