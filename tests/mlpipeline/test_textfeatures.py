@@ -74,7 +74,9 @@ def test_text_separates_categories_that_pixels_cannot(tmp_path):
     from mlpipeline.ocr import OcrConfig, frames_for_text, get_reader
     from mlpipeline.transcribe import TranscriberConfig, get_transcriber
 
-    videos = textmedia.build_library(tmp_path, per_category=3, duration=8.0, width=480, height=270)
+    # Four per category, not three: videos cycle through speech + text, speech only and text
+    # only, and a fold whose training part lacks one kind shares no words with its test part.
+    videos = textmedia.build_library(tmp_path, per_category=4, duration=8.0, width=480, height=270)
     reader = get_reader(OcrConfig())
     transcriber = get_transcriber(TranscriberConfig())
     documents, visual = [], []
