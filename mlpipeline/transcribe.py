@@ -26,7 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -231,6 +231,7 @@ def voiced_regions(samples: np.ndarray, *, config: TranscriberConfig) -> list[tu
 
 class Engine(Protocol):
     engine_id: str
+    language: str | None  # None: detected per region (not reported)
 
     def transcribe_region(self, samples: np.ndarray, *, offset: float) -> TranscriptSegment | None:
         """One voiced region (int16 16 kHz mono) starting ``offset`` seconds into the file."""
@@ -255,6 +256,7 @@ class PocketsphinxEngine:
         version = _package_version("pocketsphinx")
         mode = "fast" if config.fast_search else "full"
         self.engine_id = f"pocketsphinx-{version}-en-us-{mode}"
+        self.language: str | None = "en"
         self._local = threading.local()
         self._decoder()  # fail now, not on the first video
 
@@ -351,7 +353,7 @@ class FasterWhisperEngine:
                 f"Whisper model directory; or give this machine access to huggingface.co to "
                 f"download them into {cache}; or set {ENV_TRANSCRIBER}=pocketsphinx (offline)."
             ) from error
-        self._language = config.language
+        self.language = config.language
         self.engine_id = f"faster-whisper-{Path(config.whisper_model).name}-{compute_type}"
         self._lock = threading.Lock()
 
@@ -359,7 +361,7 @@ class FasterWhisperEngine:
         audio = samples.astype(np.float32) / 32768.0
         with self._lock:
             segments, _ = self._model.transcribe(
-                audio, language=self._language, word_timestamps=True, vad_filter=False
+                audio, language=self.language, word_timestamps=True, vad_filter=False
             )
             parts = list(segments)
         words = tuple(
@@ -413,7 +415,7 @@ class Transcriber:
             engine_id=self.engine_id,
             state=state,
             segments=tuple(segments),
-            language="en" if self.engine_id.startswith("pocketsphinx") else self.config.language,
+            language=self.engine.language if self.engine is not None else None,
             audio_seconds=audio.seconds,
             voiced_seconds=voiced,
             truncated=audio.truncated,
@@ -447,8 +449,6 @@ class Transcriber:
 
 
 def _with_seconds(transcript: Transcript, seconds: float) -> Transcript:
-    from dataclasses import replace
-
     return replace(transcript, seconds=seconds)
 
 
