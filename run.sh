@@ -8,6 +8,7 @@ cd "$(dirname "$0")"
 
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-ocr.txt
 
 export VIDSORT_DATA_DIR="${VIDSORT_DATA_DIR:-$PWD/data}"
 mkdir -p "$VIDSORT_DATA_DIR/logs"

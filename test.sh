@@ -8,6 +8,8 @@ cd "$(dirname "$0")"
 ./scripts/system-deps.sh
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+# The OCR wheel asks for the GUI OpenCV build; its real dependencies are in requirements.txt.
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-ocr.txt
 ./scripts/services.sh
 
 # Integration tests run on real PostgreSQL and Redis. Without them (and without CI=true)
