@@ -23,6 +23,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_CACHE_DIR
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt /tmp/requirements.txt
+COPY requirements-ocr.txt /tmp/requirements-ocr.txt
 # Optional (docs/deploy.md, "Without Docker Hub"): docker/offline/ca.crt, a CA bundle pip
 # trusts instead of its own (a network that intercepts TLS), and docker/offline/wheels/,
 # wheels pip looks in first. Only this stage sees them; the runtime image leaves them out.
@@ -42,7 +43,8 @@ RUN set -eu; \
       cuda) ;; \
       *) echo "TORCH_VARIANT must be cpu or cuda, not '$TORCH_VARIANT'" >&2; exit 1 ;; \
     esac; \
-    pip install -r /tmp/requirements.txt
+    pip install -r /tmp/requirements.txt; \
+    pip install --no-deps -r /tmp/requirements-ocr.txt
 
 # --- source: the code, without the build-only files of docker/offline ------------------
 FROM ${PYTHON_IMAGE} AS source

@@ -27,7 +27,7 @@ $PY manage.py collectstatic --noinput -v0
 $PY manage.py vidsort_admin
 $PY manage.py vidsort_scan
 
-.venv/bin/celery -A vidsort_site worker -Q default,gpu --concurrency 1 -B -E \
+.venv/bin/celery -A vidsort_site worker -Q default,gpu,text --concurrency 1 -B -E \
   --schedule "$VIDSORT_DATA_DIR/celerybeat-schedule" --without-mingle --without-gossip \
   --loglevel INFO --logfile "$VIDSORT_DATA_DIR/logs/worker.log" &
 WORKER_PID=$!

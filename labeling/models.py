@@ -19,6 +19,10 @@ class Library(models.Model):
     root = models.CharField(max_length=4096, unique=True, help_text="Absolute path.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_scan_at = models.DateTimeField(null=True, blank=True)
+    text_enabled = models.BooleanField(
+        default=True,
+        help_text="Run the text stage (transcripts, on-screen text) in retrains (docs/text.md).",
+    )
 
     class Meta:
         verbose_name_plural = "libraries"
@@ -194,6 +198,7 @@ class Job(models.Model):
     class Stage(models.TextChoices):
         SCAN = "scan", "scan"
         EXTRACT = "extract", "extract"
+        TEXT = "text", "text"
         TRAIN = "train", "train"
         PREDICT = "predict", "predict"
 
@@ -340,6 +345,66 @@ class TextEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prompt!r} ({self.model_id})"
+
+
+class Transcript(models.Model):
+    """What is said in a file, per (content hash, engine id): a moved or copied file shares it."""
+
+    class State(models.TextChoices):
+        TRANSCRIBED = "transcribed", "transcribed"
+        NO_AUDIO = "no_audio", "no audio stream"
+        SILENT = "silent", "silent"
+        OFF = "off", "off"
+        FAILED = "failed", "failed"
+
+    content_hash = models.CharField(max_length=80)
+    engine = models.CharField(max_length=200, help_text="Engine id (engine, model, mode).")
+    state = models.CharField(max_length=16, choices=State.choices)
+    reason = models.TextField(blank=True, help_text="Why it failed, or notes.")
+    language = models.CharField(max_length=16, blank=True)
+    segments = models.JSONField(
+        default=list, help_text='[{"start", "end", "text", "confidence"}, …] in seconds.'
+    )
+    text = models.TextField(blank=True, help_text="All segments' text, for search and features.")
+    audio_seconds = models.FloatField(default=0.0)
+    truncated = models.BooleanField(default=False, help_text="Audio went on past the limit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["content_hash", "engine"], name="transcript_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_hash[:12]} / {self.engine} ({self.state})"
+
+
+class ScreenText(models.Model):
+    """Text burned into a file's frames, per (content hash, engine id)."""
+
+    class State(models.TextChoices):
+        READ = "read", "read"
+        NO_VIDEO = "no_video", "no video stream"
+        OFF = "off", "off"
+        FAILED = "failed", "failed"
+
+    content_hash = models.CharField(max_length=80)
+    engine = models.CharField(max_length=200, help_text="Engine id (engine, models).")
+    state = models.CharField(max_length=16, choices=State.choices)
+    reason = models.TextField(blank=True)
+    lines = models.JSONField(
+        default=list, help_text='[{"time", "end", "text", "confidence", "box"}, …] in seconds.'
+    )
+    text = models.TextField(blank=True, help_text="All lines' text, for search and features.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["content_hash", "engine"], name="screentext_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_hash[:12]} / {self.engine} ({self.state})"
 
 
 class MoveIntent(models.Model):

@@ -252,7 +252,7 @@ def test_web_migrates_collects_static_and_runs_gunicorn_gthread(compose):
 def test_the_cpu_worker_takes_both_queues_unless_told(compose):
     command = command_text(compose["services"]["worker"])
     assert "celery -A vidsort_site worker -Q" in command
-    assert service_env(compose["services"]["worker"])["WORKER_QUEUES"] == "default,gpu"
+    assert service_env(compose["services"]["worker"])["WORKER_QUEUES"] == "default,gpu,text"
     env = env_example() | {"WORKER_QUEUES": "default"}
     assert service_env(load_compose(env)["services"]["worker"])["WORKER_QUEUES"] == "default"
 

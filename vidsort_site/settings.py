@@ -268,6 +268,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "labeling.tasks.embeddings_extract_chunk": {"queue": "gpu"},
     "labeling.tasks.predictions_compute": {"queue": "gpu"},
+    # Transcripts and on-screen text (docs/text.md): CPU work that must never hold up sorting.
+    "labeling.tasks.text_extract_chunk": {"queue": "text"},
 }
 if _broker_scheme.startswith("redis"):
     # Longer than the longest hard time limit (scan: 3700 s), or Redis would re-deliver a
@@ -323,6 +325,18 @@ VIDSORT_HEARTBEAT_SECONDS = env_float("VIDSORT_HEARTBEAT_SECONDS", 10.0, minimum
 VIDSORT_AUTO_RETRAIN_LABELS = env_int("VIDSORT_AUTO_RETRAIN_LABELS", 0, minimum=0)
 VIDSORT_HASH = env_choice("VIDSORT_HASH", "sampled", ("sampled", "full"))
 VIDSORT_LOW_CONFIDENCE = env_float("VIDSORT_LOW_CONFIDENCE", 0.70, minimum=0.0, maximum=1.0)
+# What is said and written (docs/text.md): transcripts and on-screen text, per content hash.
+VIDSORT_TRANSCRIBER = env_choice(
+    "VIDSORT_TRANSCRIBER", "pocketsphinx", ("pocketsphinx", "faster-whisper", "off")
+)
+VIDSORT_WHISPER_MODEL = env_str("VIDSORT_WHISPER_MODEL", "").strip() or "base"
+VIDSORT_TRANSCRIBE_MAX_SECONDS = env_float(
+    "VIDSORT_TRANSCRIBE_MAX_SECONDS", 600.0, minimum=1.0, maximum=86400.0
+)
+VIDSORT_OCR = env_choice("VIDSORT_OCR", "rapidocr", ("rapidocr", "off"))
+VIDSORT_OCR_FRAMES = env_int("VIDSORT_OCR_FRAMES", 8, minimum=1)
+VIDSORT_TEXT_CHUNK = env_int("VIDSORT_TEXT_CHUNK", 32, minimum=1)
+VIDSORT_TEXT_WEIGHT = env_float("VIDSORT_TEXT_WEIGHT", 1.0, minimum=0.0, maximum=100.0)
 
 VIDSORT_LOG_LEVEL = env_str("VIDSORT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
 if VIDSORT_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
