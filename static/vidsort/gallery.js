@@ -3,6 +3,7 @@
 // Videos play on hover (tap on touch screens); "Move to" goes through POST /api/sort.
 
 import { api } from "./http.js";
+import { folderWords, lineTime, showTextSoon } from "./player/text.js";
 import { toast } from "./toast.js";
 
 const cfg = JSON.parse(document.getElementById("gallery-config").textContent);
@@ -79,8 +80,40 @@ function card(video) {
   }
   select.addEventListener("change", () => move(video, select, div));
   body.appendChild(select);
+  body.appendChild(textToggle(video, v));
   div.append(poster, body);
   return div;
+}
+
+// "Text": the video's transcript and on-screen lines under the card, fetched when first
+// opened; the words of its folder (or predicted folder) are highlighted, a line seeks.
+function textToggle(video, v) {
+  const wrap = document.createElement("div");
+  wrap.className = "card-text";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "small text-toggle";
+  button.textContent = "Text";
+  button.setAttribute("aria-expanded", "false");
+  button.title = `What ${video.filename} says and shows`;
+  const lines = document.createElement("div");
+  lines.className = "text-body";
+  lines.hidden = true;
+  button.addEventListener("click", () => {
+    lines.hidden = !lines.hidden;
+    button.setAttribute("aria-expanded", String(!lines.hidden));
+    if (lines.hidden) return;
+    const folder = folders.find((f) => f.id === (video.folder_id ?? video.predicted_folder_id));
+    showTextSoon(lines, video.id, folderWords(folder), () => !lines.hidden, { delay: 0 });
+  });
+  lines.addEventListener("click", (e) => {
+    const t = lineTime(e);
+    if (t == null || !v.src) return;
+    v.currentTime = t;
+    v.play().catch(() => {});
+  });
+  wrap.append(button, lines);
+  return wrap;
 }
 
 async function move(video, select, div) {

@@ -14,6 +14,7 @@ export const el = {
   retrainBarWrap: $("retrain-bar-wrap"), lastRetrain: $("last-retrain"),
   liveAccuracy: $("live-accuracy"), help: $("help"),
   folderDialog: $("folder-dialog"), folderForm: $("folder-form"),
+  textPanel: $("text-panel"), text: $("text"),
 };
 
 export const pct = (x, digits = 0) => (x * 100).toFixed(digits) + " %";

@@ -6,7 +6,9 @@ import {
 } from "./actions.js";
 import { closeFolderDialog, openFolderDialog, saveFolder, toggleHelp } from "./dialogs.js";
 import { startRetrain } from "./retrain.js";
+import { renderTextPanel } from "./render.js";
 import { S, folderById } from "./state.js";
+import { lineTime } from "./text.js";
 import { currentVideo, seekBy, seekTo, setMuted, togglePlay } from "./video.js";
 
 function onKey(e) {
@@ -96,6 +98,24 @@ function bindRendered() {
   });
 }
 
+// "Said / written" stays open or closed as it was left; on a phone it starts closed, being
+// below the folders anyway. A click on a line plays the video from there.
+function bindTextPanel() {
+  const KEY = "vidsort.textPanel";
+  let saved = null;
+  try { saved = localStorage.getItem(KEY); } catch (_) { /* storage off: the default */ }
+  el.textPanel.open = saved ? saved === "open" : !matchMedia("(max-width: 760px)").matches;
+  el.textPanel.addEventListener("toggle", () => {
+    try { localStorage.setItem(KEY, el.textPanel.open ? "open" : "closed"); } catch (_) { /* kept for this page only */ }
+    renderTextPanel(S.cur);
+  });
+  el.textPanel.querySelector("summary").addEventListener("click", (e) => e.currentTarget.blur());
+  el.text.addEventListener("click", (e) => {
+    const t = lineTime(e);
+    if (t != null && S.cur && el.text.dataset.video === String(S.cur.id)) seekTo(t);
+  });
+}
+
 export function bindInput() {
   document.addEventListener("keydown", onKey);
   el.timeline.addEventListener("click", (e) => {
@@ -109,6 +129,7 @@ export function bindInput() {
   });
   bindTouch();
   bindRendered();
+  bindTextPanel();
   $("btn-prev").addEventListener("click", (e) => previous(e));
   $("btn-next").addEventListener("click", (e) => skip(e));
   $("btn-play").addEventListener("click", togglePlay);

@@ -4,6 +4,7 @@
 
 import { el, pct, seconds } from "./dom.js";
 import { S, cfg, countOf, folderById, isLow, pendingPlayable } from "./state.js";
+import { folderWords, showTextSoon } from "./text.js";
 
 export function renderFolders() {
   const item = S.cur;
@@ -52,6 +53,7 @@ export function renderItem(item) {
   renderFolders();
   renderCounter();
   renderTimeline(item);
+  renderTextPanel(item);
   if (!item) {
     el.filename.textContent = "–"; el.meta.textContent = ""; el.prediction.textContent = "";
     el.top3.replaceChildren();
@@ -88,6 +90,15 @@ export function renderItem(item) {
     return li;
   });
   el.top3.replaceChildren(...rows);
+}
+
+// "Said / written": fetched for the video on screen only, and only while the panel is open;
+// the words of its predicted folder are highlighted.
+export function renderTextPanel(item) {
+  if (!item) { el.text.replaceChildren(); delete el.text.dataset.video; return; }
+  if (!el.textPanel.open) return;
+  const words = folderWords(folderById(item.predicted_folder_id));
+  showTextSoon(el.text, item.id, words, () => S.cur === item && el.textPanel.open);
 }
 
 export function renderCounter() {
