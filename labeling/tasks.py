@@ -68,6 +68,11 @@ def embeddings_extract_chunk(job_id: int, video_ids: list[int]) -> None:
     _stage_run(retrain.retrain_stage_extract_chunk, job_id=job_id, video_ids=video_ids)
 
 
+@shared_task(name=retrain.TASK_TEXT_CHUNK, **RETRAIN_STAGE_OPTIONS)
+def text_extract_chunk(job_id: int, video_ids: list[int]) -> None:
+    _stage_run(retrain.retrain_stage_text_chunk, job_id=job_id, video_ids=video_ids)
+
+
 @shared_task(name=retrain.TASK_TRAIN, **RETRAIN_STAGE_OPTIONS)
 def retrain_train_task(job_id: int) -> None:
     _stage_run(retrain.retrain_stage_train, job_id=job_id)

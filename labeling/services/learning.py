@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
@@ -37,12 +38,14 @@ from labeling.selectors.embeddings import labelled_embeddings, text_vectors, uns
 from labeling.selectors.folders import folder_names, folders_by_id
 from labeling.selectors.folders import label_counts as folder_label_counts
 from labeling.selectors.stats import library_counts
+from labeling.selectors.text import library_has_text, text_documents_for_videos
 from labeling.selectors.videos import videos_unsorted_exist
 from mlpipeline.blend import BlendedPredictions, PredictionSummary, predict_blended, summarise
 from mlpipeline.classifier import NotEnoughLabelsError, TrainedClassifier, train_classifier
 from mlpipeline.embeddings import pack_vector, unpack_vector
 from mlpipeline.encoder import Encoder
 from mlpipeline.segments import segments_per_folder
+from mlpipeline.textfeatures import TextFeatureConfig, TextFeaturizer, fuse_features
 from mlpipeline.zeroshot import ZeroShotModel, build_zero_shot_model, calibrate_zero_shot
 
 logger = logging.getLogger(__name__)
@@ -144,8 +147,9 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
     }
     if zero_shot is None:
         metrics["zero_shot_note"] = zero_shot_off_note(model_id)
+    fused = _text_fused(library=library, video_ids=ids, X=X, metrics=metrics)
     blob, classes = _train(
-        X=X, y=y, model_id=model_id, names=names, zero_shot=zero_shot, metrics=metrics
+        X=fused, y=y, model_id=model_id, names=names, zero_shot=zero_shot, metrics=metrics
     )
     if zero_shot is not None and len(ids) >= 10:
         calibrated = calibrate_zero_shot(zero_shot, X=X, y=y)
@@ -156,6 +160,57 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
     )
     logger.info("trained classifier v%s on %s labels", classifier.version, len(ids))
     return TrainReport(classifier=classifier, metrics=metrics)
+
+
+# --- Text features (docs/text.md) ----------------------------------------------------
+
+
+def text_feature_config() -> TextFeatureConfig:
+    return TextFeatureConfig()
+
+
+def text_rows(*, video_ids: list[int]) -> np.ndarray:
+    """Hashed text features of these videos' stored text (zero rows where there is none)."""
+    documents = text_documents_for_videos(video_ids=video_ids)
+    return TextFeaturizer(text_feature_config()).transform(documents)
+
+
+def _text_fused(
+    *, library: Library, video_ids: list[int], X: np.ndarray, metrics: dict
+) -> np.ndarray:
+    """X with the text block when the library's videos have text; else X unchanged (and
+    no "text_features" in ``metrics``, so prediction does not fuse either)."""
+    from labeling.services.text import text_stage_enabled
+
+    if (
+        not video_ids
+        or not text_stage_enabled(library=library)
+        or not library_has_text(library=library)
+    ):
+        return X
+    T = text_rows(video_ids=video_ids)
+    weight = float(settings.VIDSORT_TEXT_WEIGHT)
+    metrics["text_features"] = {
+        "feature_id": text_feature_config().feature_id,
+        "weight": weight,
+        "videos_with_text": int(np.count_nonzero(np.abs(T).sum(axis=1))),
+    }
+    return fuse_features(X, T, text_weight=weight)
+
+
+class _TextFused:
+    """A trained classifier on [visual, text] rows, fed visual rows plus one video's text:
+    what predict_blended calls (zero-shot keeps the visual rows)."""
+
+    def __init__(self, trained: TrainedClassifier, text: np.ndarray, weight: float) -> None:
+        self.trained = trained
+        self.classes = trained.classes
+        self.text = text
+        self.weight = weight
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        text = self.text if len(self.text) == len(X) else np.repeat(self.text[:1], len(X), axis=0)
+        return self.trained.predict_proba(fuse_features(X, text, text_weight=self.weight))
 
 
 def _train(
@@ -283,9 +338,11 @@ def _predictor_for(*, classifier: Classifier, encoder: Encoder | None) -> _Predi
     classes: list[int | str] = (
         list(trained.classes) if zero_shot is None and trained is not None else sorted(folders)
     )
+    text = classifier.metrics.get("text_features")
     return _Predictor(
         version=classifier.version,
         trained=trained,
+        text_weight=float(text["weight"]) if text and trained is not None else None,
         zero_shot=zero_shot,
         classes=classes,
         label_counts=folder_label_counts(library=library),
@@ -299,27 +356,36 @@ class _Predictor:
 
     version: int
     trained: TrainedClassifier | None
+    text_weight: float | None  # trained on [visual, text] rows: fuse the same way
     zero_shot: ZeroShotModel | None
     classes: Sequence[int | str]
     label_counts: dict[int | str, int]
     folders: dict[int, Folder]
 
-    def blend(self, X: np.ndarray, classes: Sequence[int | str]) -> BlendedPredictions:
+    def blend(
+        self, X: np.ndarray, classes: Sequence[int | str], text: np.ndarray | None = None
+    ) -> BlendedPredictions:
+        trained = self.trained
+        if trained is not None and self.text_weight is not None and text is not None:
+            trained = cast(TrainedClassifier, _TextFused(trained, text, self.text_weight))
         return predict_blended(
             X=X,
             classes=classes,
             label_counts=self.label_counts,
-            trained=self.trained,
+            trained=trained,
             zero_shot=self.zero_shot,
         )
 
     def rows(self, chunk: list[tuple[Video, Embedding]]) -> list[Prediction]:
         X = np.stack([unpack_vector(e.vector) for _, e in chunk])
-        blended = self.blend(X, self.classes)
+        text = (
+            text_rows(video_ids=[v.pk for v, _ in chunk]) if self.text_weight is not None else None
+        )
+        blended = self.blend(X, self.classes, text)
         summaries = summarise(blended.probs, blended.classes, top_k=TOP_K, source=blended.source)
         return [
-            self._row(video, embedding, summary, blended)
-            for (video, embedding), summary in zip(chunk, summaries, strict=True)
+            self._row(video, embedding, summary, blended, None if text is None else text[i : i + 1])
+            for i, ((video, embedding), summary) in enumerate(zip(chunk, summaries, strict=True))
         ]
 
     def _row(
@@ -328,8 +394,9 @@ class _Predictor:
         embedding: Embedding,
         summary: PredictionSummary,
         blended: BlendedPredictions,
+        text: np.ndarray | None,
     ) -> Prediction:
-        segments, ratio = self._segments(embedding, summary, blended.classes, video)
+        segments, ratio = self._segments(embedding, summary, blended.classes, video, text)
         top = [
             {
                 "folder_id": fid,
@@ -357,13 +424,14 @@ class _Predictor:
         summary: PredictionSummary,
         classes: Sequence[int | str],
         video: Video,
+        text: np.ndarray | None,
     ) -> tuple[list[dict], float | None]:
         """Where in the video each of the top folders matches, and the top one's share."""
         frames = unpack_vector(embedding.frame_vectors, dim=embedding.dim)
         frames = frames.reshape(-1, embedding.dim)
         if len(frames) == 0:
             return [], None
-        per_frame = self.blend(frames, classes)
+        per_frame = self.blend(frames, classes, text)
         column = {c: j for j, c in enumerate(per_frame.classes)}
         top = [folder_id for folder_id, _ in summary.top]
         found = segments_per_folder(

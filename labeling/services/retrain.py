@@ -1,4 +1,6 @@
-"""Retrain jobs: scan -> extract (new videos only, in chunks) -> train -> predict.
+"""Retrain jobs: scan -> extract (new videos only, in chunks) -> text (transcripts and
+on-screen text, in chunks on the "text" queue; skipped when the library or the settings
+switch it off) -> train -> predict.
 
 The Job row is the truth. Each stage is a Celery task that takes the job id, claims its
 stage with a conditional UPDATE, and writes progress and a heartbeat as it goes. Every
@@ -27,6 +29,7 @@ from django.utils import timezone
 from labeling.models import Classifier, Job, Library, Prediction
 from labeling.selectors.events import label_events_new_labels
 from labeling.selectors.jobs import job_latest, jobs_stale
+from labeling.selectors.text import text_candidates, videos_needing_text
 from labeling.services.dispatch import NextStep, task_enqueue
 from labeling.services.extraction import (
     chunked,
@@ -49,6 +52,7 @@ from labeling.services.learning import (
     predictions_compute,
 )
 from labeling.services.scan import library_scan
+from labeling.services.text import text_engines, text_extract, text_stage_enabled
 from mlpipeline.encoder import EncoderUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -56,6 +60,7 @@ logger = logging.getLogger(__name__)
 # The registered names of the stage tasks (labeling/tasks.py).
 TASK_SCAN = "labeling.tasks.retrain_scan_task"
 TASK_EXTRACT_CHUNK = "labeling.tasks.embeddings_extract_chunk"
+TASK_TEXT_CHUNK = "labeling.tasks.text_extract_chunk"
 TASK_TRAIN = "labeling.tasks.retrain_train_task"
 TASK_PREDICT = "labeling.tasks.predictions_compute"
 
@@ -242,20 +247,66 @@ def retrain_stage_extract_chunk(*, job_id: int, video_ids: list[int]) -> list[Ne
 
 
 def _train_if_extracted(job_id: int) -> list[NextStep]:
-    if _extract_finish_if_done(job_id):
-        return [NextStep(TASK_TRAIN, {"job_id": job_id})]
-    return []
-
-
-def _extract_finish_if_done(job_id: int) -> bool:
+    """After the last extract chunk: the text stage when it is on, else train."""
     job = _running(job_id)
     bound = job.metrics.get("extract_max_video_id", 0)
     remaining = videos_needing_embeddings(library=job.library, model_id=job.model_id).filter(
         pk__lte=bound
     )
     if remaining.exists():
-        return False  # another chunk is still working; it will move the job on
-    return _claim(job_id, from_stages=(Job.Stage.EXTRACT,), stage=Job.Stage.TRAIN)
+        return []  # another chunk is still working; it will move the job on
+    if text_stage_enabled(library=job.library):
+        return _text_start(job)
+    if _claim(job_id, from_stages=(Job.Stage.EXTRACT,), stage=Job.Stage.TRAIN):
+        return [NextStep(TASK_TRAIN, {"job_id": job_id})]
+    return []
+
+
+def _text_start(job: Job) -> list[NextStep]:
+    """Claim the text stage and queue its chunks (each skips content already read)."""
+    if not _claim(job.pk, from_stages=(Job.Stage.EXTRACT,), stage=Job.Stage.TEXT):
+        return []
+    ids = text_candidates(
+        library=job.library, max_video_id=job.metrics.get("extract_max_video_id", 0)
+    )
+    Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, stage=Job.Stage.TEXT).update(
+        progress_total=len(ids)
+    )
+    if not ids:
+        return _train_after_text(job.pk)
+    return [
+        NextStep(TASK_TEXT_CHUNK, {"job_id": job.pk, "video_ids": chunk})
+        for chunk in chunked(ids, settings.VIDSORT_TEXT_CHUNK)
+    ]
+
+
+def retrain_stage_text_chunk(*, job_id: int, video_ids: list[int]) -> list[NextStep]:
+    """Transcribe and read one chunk; the chunk that finds no work left moves on to train."""
+    job = _running(job_id)
+    if job.stage != Job.Stage.TEXT:
+        return []  # a re-delivered chunk after the job moved on
+    engines = text_engines()
+    with job_heartbeat(job_id):
+        text_extract(
+            video_ids=video_ids,
+            engines=engines,
+            progress=job_progress_writer(job_id, additive=True),
+        )
+    remaining = videos_needing_text(
+        library=job.library,
+        max_video_id=job.metrics.get("extract_max_video_id", 0),
+        transcriber=engines.transcriber_id,
+        ocr=engines.ocr_id,
+    )
+    if remaining.exists():
+        return []  # another chunk is still working; it will move the job on
+    return _train_after_text(job_id)
+
+
+def _train_after_text(job_id: int) -> list[NextStep]:
+    if _claim(job_id, from_stages=(Job.Stage.TEXT,), stage=Job.Stage.TRAIN):
+        return [NextStep(TASK_TRAIN, {"job_id": job_id})]
+    return []
 
 
 def retrain_stage_train(*, job_id: int) -> list[NextStep]:
