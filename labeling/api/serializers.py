@@ -152,8 +152,22 @@ class VideoDetailSerializer(VideoItemSerializer):
     history = LabelHistorySerializer(many=True, source="label_events")
 
 
+class TextMatchSerializer(serializers.Serializer):
+    # A field named like Field.source: DRF's metaclass moves it into the declared fields.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["transcript", "screen"], help_text="Said (transcript) or written (on screen)."
+    )
+    time = serializers.FloatField(help_text="Seconds into the video.")
+    text = serializers.CharField(help_text="The matching segment or line.")
+
+
 class SearchHitSerializer(VideoItemSerializer):
     score = serializers.FloatField(help_text="Cosine similarity to the query.")
+    text_matches = TextMatchSerializer(
+        many=True,
+        default=list,
+        help_text="Where the query is said or written in the video (empty: a visual match).",
+    )
 
 
 # Serializes a labeling.services.search.SearchResults.
@@ -315,3 +329,42 @@ class VideoListQuery:
         if next_offset >= total:
             return None
         return f"{path}?{urlencode(dict(params.items()) | {'offset': next_offset})}"
+
+
+# --- What is said and written (docs/text.md) -----------------------------------------
+
+
+class TranscriptSegmentSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    text = serializers.CharField(allow_blank=True)
+
+
+class TranscriptSerializer(serializers.Serializer):
+    state = serializers.CharField(
+        help_text="pending, transcribed, no_audio, silent, off or failed."
+    )
+    engine = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+    segments = TranscriptSegmentSerializer(many=True)
+
+
+class ScreenLineSerializer(serializers.Serializer):
+    time = serializers.FloatField(help_text="First sampled frame it was seen in (seconds).")
+    end = serializers.FloatField(help_text="Last sampled frame it was seen in (seconds).")
+    text = serializers.CharField()
+    confidence = serializers.FloatField()
+
+
+class ScreenTextSerializer(serializers.Serializer):
+    state = serializers.CharField(help_text="pending, read, no_video, off or failed.")
+    engine = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+    lines = ScreenLineSerializer(many=True)
+
+
+# Serializes labeling.selectors.text.video_text.
+class VideoTextSerializer(serializers.Serializer):
+    video = serializers.IntegerField()
+    transcript = TranscriptSerializer()
+    screen_text = ScreenTextSerializer()

@@ -219,3 +219,24 @@ def _best_videos(
             videos[vid].score = round(score, 6)  # type: ignore[attr-defined]  # read by SearchHitSerializer
             found.append(videos[vid])
     return found
+
+
+def text_hit_videos(
+    *, library: Library, matches: dict[int, list[dict]], folder: str
+) -> list[Video]:
+    """The videos of ``matches`` (video id -> where the text matched), in its order, each
+    with ``text_matches`` and a ``score`` of 0 (set by the caller when it has one)."""
+    queryset = videos_with_prediction(library=library).filter(pk__in=list(matches))
+    if folder == "unsorted":
+        queryset = queryset.filter(folder__isnull=True)
+    elif folder != "all":
+        queryset = queryset.filter(folder_id=int(folder))
+    videos = {v.pk: v for v in queryset}
+    found = []
+    for video_id, where in matches.items():
+        video = videos.get(video_id)
+        if video is not None:
+            video.text_matches = where  # type: ignore[attr-defined]  # read by SearchHitSerializer
+            video.score = 0.0  # type: ignore[attr-defined]
+            found.append(video)
+    return found

@@ -21,8 +21,10 @@ from labeling.selectors.search import (
     SearchRefused,
     embedding_matrix,
     search_results,
+    text_hit_videos,
     video_query_vector,
 )
+from labeling.selectors.text import text_matches
 from labeling.services.errors import ServiceError
 from labeling.services.extraction import encoder_config, encoder_get
 from mlpipeline.encoder import EncoderConfig, EncoderUnavailableError, encoder_model_id
@@ -88,8 +90,7 @@ def videos_search(
     ``folder``: 'all', 'unsorted' or a folder id, applied to the best matches only.
     """
     if text is not None:
-        model_id, query = text_query_vector(text=text)
-        matrix = embedding_matrix(library=library, model_id=model_id)
+        return _text_search(library=library, text=text, limit=limit, folder=folder)
     else:
         video = get_object_or_404(Video, pk=like, library=library)
         matrix = embedding_matrix(library=library, model_id=configured_model_id(encoder_config()))
@@ -105,3 +106,42 @@ def videos_search(
         count=len(results),
         results=results,
     )
+
+
+def _text_search(*, library: Library, text: str, limit: int, folder: str) -> SearchResults:
+    """Videos whose transcript or on-screen text holds the words first (docs/text.md), then
+    the CLIP ranking. Without a usable text encoder (the tiny model) only the former; the
+    encoder's refusal stands when no stored text matches either."""
+    hits = text_hit_videos(
+        library=library,
+        matches=text_matches(library=library, query=text, limit=limit),
+        folder=folder,
+    )
+    try:
+        model_id, query = text_query_vector(text=text)
+    except (SearchRefused, SearchUnavailable):
+        if not hits:
+            raise
+        return SearchResults(
+            query=text, like=None, model_id="", searched=0, count=len(hits), results=hits[:limit]
+        )
+    matrix = embedding_matrix(library=library, model_id=model_id)
+    ranked = search_results(library=library, matrix=matrix, query=query, limit=limit, folder=folder)
+    results = _merged(hits=hits, ranked=ranked, limit=limit)
+    return SearchResults(
+        query=text,
+        like=None,
+        model_id=matrix.model_id,
+        searched=len(matrix.video_ids),
+        count=len(results),
+        results=results,
+    )
+
+
+def _merged(*, hits: list[Video], ranked: list[Video], limit: int) -> list[Video]:
+    """Text hits (with their CLIP score when ranked) then the other ranked videos."""
+    scores = {video.pk: video.score for video in ranked}  # type: ignore[attr-defined]
+    for video in hits:
+        video.score = scores.get(video.pk, 0.0)  # type: ignore[attr-defined]
+    seen = {video.pk for video in hits}
+    return (hits + [video for video in ranked if video.pk not in seen])[:limit]
