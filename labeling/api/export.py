@@ -41,7 +41,18 @@ EVENT_FIELDS = [
     "predicted_folder",
     "predicted_confidence",
 ]
-LABEL_FIELDS = ["video", "path", "folder", "hash", "who", "when", "route", "event"]
+LABEL_FIELDS = [
+    "video",
+    "path",
+    "folder",
+    "hash",
+    "who",
+    "when",
+    "route",
+    "event",
+    "transcript",
+    "screen_text",
+]
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -104,6 +115,10 @@ class LabelRow(serializers.Serializer):
     when = serializers.DateTimeField(allow_null=True)
     route = serializers.CharField(allow_null=True)
     event = serializers.IntegerField(allow_null=True)
+    transcript = serializers.CharField(allow_blank=True, help_text="What is said (docs/text.md).")
+    screen_text = serializers.CharField(
+        allow_blank=True, help_text="What is written on screen, lines joined by ' | '."
+    )
 
 
 class EventExport(serializers.Serializer):

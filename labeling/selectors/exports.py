@@ -13,6 +13,7 @@ from django.db.models import OuterRef, Subquery
 
 from labeling.models import Library, Video
 from labeling.selectors.events import label_events_standing
+from labeling.selectors.text import screen_texts_by_hash, transcripts_by_hash
 
 EXPORT_CHUNK = 5000
 EVENT_COLUMNS = (
@@ -100,4 +101,17 @@ def video_label_rows(*, library: Library) -> list[dict[str, Any]]:
             "event_id",
         )
     )
-    return [_label_row(row) for row in rows.iterator(chunk_size=EXPORT_CHUNK)]
+    return _with_text([_label_row(row) for row in rows.iterator(chunk_size=EXPORT_CHUNK)])
+
+
+def _with_text(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row's transcript and on-screen text as plain text ("" when there is none)."""
+    hashes = [row["hash"] for row in rows if row["hash"]]
+    said = transcripts_by_hash(hashes=hashes)
+    written = screen_texts_by_hash(hashes=hashes)
+    for row in rows:
+        transcript = said.get(row["hash"])
+        screen = written.get(row["hash"])
+        row["transcript"] = transcript.text if transcript else ""
+        row["screen_text"] = " | ".join(line["text"] for line in screen.lines) if screen else ""
+    return rows

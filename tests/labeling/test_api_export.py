@@ -150,7 +150,10 @@ def test_csv_by_format_parameter_and_accept_header(api, history):
         assert rows[1]["who"] == "ana" and rows[0]["who"] == "" and rows[1]["hash"] == "hb"
     labels = api.get("/api/export/labels", {"format": "csv"}).content.decode()
     header, *lines = labels.strip().split("\n")
-    assert header == "video,path,folder,hash,who,when,route,event" and len(lines) == 3
+    assert (
+        header == "video,path,folder,hash,who,when,route,event,transcript,screen_text"
+        and len(lines) == 3
+    )
 
 
 def test_csv_cells_cannot_start_a_formula(api, library, history):
