@@ -3,6 +3,7 @@ and written must classify the videos (a small version of bench/text.py)."""
 
 from __future__ import annotations
 
+import os
 import numpy as np
 import pytest
 
@@ -68,9 +69,10 @@ def test_fusion_weights_the_blocks():
     not textmedia.tools_available(), reason="needs ffmpeg, espeak-ng and fonts-dejavu-core"
 )
 def test_text_separates_categories_that_pixels_cannot(tmp_path):
-    pytest.importorskip(
-        "rapidocr_onnxruntime", reason="pip install --no-deps -r requirements-ocr.txt"
-    )
+    if os.environ.get("CI", "").lower() != "true":  # CI must fail without the OCR wheel
+        pytest.importorskip(
+            "rapidocr_onnxruntime", reason="pip install --no-deps -r requirements-ocr.txt"
+        )
     from mlpipeline.ocr import OcrConfig, frames_for_text, get_reader
     from mlpipeline.transcribe import TranscriberConfig, get_transcriber
 
