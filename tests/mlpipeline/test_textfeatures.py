@@ -4,6 +4,7 @@ and written must classify the videos (a small version of bench/text.py)."""
 from __future__ import annotations
 
 import os
+
 import numpy as np
 import pytest
 
