@@ -66,7 +66,7 @@ function stateLine(part, emptyText) {
   switch (part.state) {
     case "ok": case "transcribed": case "read": return emptyText;
     case "pending": return "Not analysed yet";
-    case "no_audio": return "No audio";
+    case "no_audio": return "No audio track";
     case "no_video": return "No picture";
     case "silent": return "No speech";
     case "off": return "Off";
