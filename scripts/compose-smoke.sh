@@ -14,8 +14,9 @@
 # (docker/base/build.sh), which is also the route for hosts behind a firewall.
 #
 # Kept between runs on the same machine, and only what stays correct on a fresh one:
-# Docker's layer cache (keyed by each step's inputs) and the Debian base images (rebuilt
-# through that cache, so a changed recipe rebuilds them). Everything else goes.
+# Docker's layer cache (keyed by each step's inputs; trimmed to 20 GB when the daemon is
+# the script's own) and the Debian base images (rebuilt through that cache, so a changed
+# recipe rebuilds them). Everything else goes.
 #
 # Settings (environment):
 #   SMOKE_TORCH_VARIANT  cuda (default; what PyPI serves) or cpu (needs TORCH_INDEX_URL to
@@ -32,7 +33,7 @@ for arg in "$@"; do
   case "$arg" in
     --clean) CLEAN=1 ;;
     -h | --help)
-      sed -n '2,27p' "$0"
+      sed -n '2,28p' "$0"
       exit 0
       ;;
     *)
@@ -126,6 +127,11 @@ cleanup() {
     compose down -v --remove-orphans > "$WORK/down.log" 2>&1 || tail -5 "$WORK/down.log"
   fi
   "$DOCKER" image rm -f "$IMAGE" > /dev/null 2>&1
+  # Base images replaced by a rebuild (untagged now), and on a daemon of our own the build
+  # cache beyond 20 GB, least recently used first: a changed requirements.txt would
+  # otherwise leave a 7 GB layer behind on every CI machine.
+  "$DOCKER" image prune -f --filter label=org.vidsort.base-image=1 > /dev/null 2>&1
+  [ -n "$OWN_DOCKERD" ] && "$DOCKER" builder prune -f --keep-storage 20GB > /dev/null 2>&1
   if [ "$CLEAN" = 1 ]; then
     log "removing the base images and the build cache"
     "$DOCKER" image rm -f vidsort-local/python:3.11-bookworm vidsort-local/postgres:15-bookworm \

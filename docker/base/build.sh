@@ -74,7 +74,7 @@ build() {
   local name=$1 tag=$2
   log "building $PREFIX/$name:$tag"
   $DOCKER build --quiet --network host --build-arg "DEBIAN_IMAGE=$BASE" \
-    -t "$PREFIX/$name:$tag" "$name" > /dev/null
+    --label org.vidsort.base-image=1 -t "$PREFIX/$name:$tag" "$name" > /dev/null
 }
 build python 3.11-bookworm
 build postgres 15-bookworm
