@@ -33,7 +33,7 @@ for arg in "$@"; do
   case "$arg" in
     --clean) CLEAN=1 ;;
     -h | --help)
-      sed -n '2,28p' "$0"
+      awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"
       exit 0
       ;;
     *)
