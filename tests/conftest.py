@@ -100,7 +100,7 @@ class WorkerProcess:
                 "vidsort_site",
                 "worker",
                 "-Q",
-                "default,gpu",
+                "default,gpu,text",
                 "--concurrency",
                 "1",
                 "--without-mingle",
