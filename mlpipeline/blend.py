@@ -16,19 +16,28 @@ model that has never heard of it; when every folder has many labels, Z_T = 1 and
 p = p_tr. A folder whose labels were too few to train on (1 label) is not in the
 trained model and is treated as new.
 
+What a video says and shows (docs/text.md): for a video whose transcript/on-screen text
+matches some folder's prompt words, the zero-shot side is the visual zero-shot times the text
+zero-shot (a product of experts, renormalised), or the text zero-shot alone where the model
+has no visual zero-shot. Videos without such text are blended exactly as before.
+
 No Django imports here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mlpipeline.classifier import TrainedClassifier
-from mlpipeline.zeroshot import ZeroShotModel
+if TYPE_CHECKING:
+    # Annotations only: the queue orders import this module in web processes, which must
+    # not load scikit-learn (mlpipeline.classifier) to sort a queue.
+    from mlpipeline.classifier import TrainedClassifier
+    from mlpipeline.zeroshot import TextZeroShotModel, ZeroShotModel
 
 __all__ = [
     "DEFAULT_PRIOR_LABELS",
@@ -64,6 +73,11 @@ class BlendedPredictions:
     source: Source
     # Trained-side weight used per folder (0 for folders the trained model lacks).
     trained_weights: np.ndarray  # (k,)
+    # Per row, where rows differ (text zero-shot without a visual one); else empty.
+    row_sources: tuple[Source, ...] = ()
+
+    def source_at(self, row: int) -> Source:
+        return self.row_sources[row] if self.row_sources else self.source
 
 
 def trained_weights(
@@ -237,18 +251,98 @@ def predict_blended(
     trained: TrainedClassifier | None,
     zero_shot: ZeroShotModel | None,
     config: BlendConfig | None = None,
+    text_zero_shot: TextZeroShotModel | None = None,
+    text: np.ndarray | None = None,
 ) -> BlendedPredictions:
     """Score pooled embeddings with whichever models exist and blend them.
 
     Pass ``zero_shot=None`` when the encoder has no usable text tower (the random-weight
-    test model) and ``trained=None`` before the first successful retrain.
+    test model) and ``trained=None`` before the first successful retrain. ``text`` holds
+    the videos' text-feature rows (one per row of ``X``, or one for all of them, e.g. a
+    video's frames) for ``text_zero_shot``.
     """
-    return blend_probabilities(
+    trained_probs = None if trained is None else trained.predict_proba(X)
+    trained_classes = () if trained is None else trained.classes
+    zero_shot_probs = None if zero_shot is None else zero_shot.predict_proba(X)
+    zero_shot_classes = () if zero_shot is None else zero_shot.classes
+    evidence = _text_evidence(text_zero_shot, text, len(X))
+    if text_zero_shot is None or text is None or not evidence.any():
+        return blend_probabilities(
+            classes=classes,
+            label_counts=label_counts,
+            trained_probs=trained_probs,
+            trained_classes=trained_classes,
+            zero_shot_probs=zero_shot_probs,
+            zero_shot_classes=zero_shot_classes,
+            config=config,
+        )
+    classes = tuple(classes)
+    rows = _text_rows(text, len(X))
+    by_text = _aligned(text_zero_shot.predict_proba(rows), text_zero_shot.classes, classes)
+    blend = partial(
+        blend_probabilities,
         classes=classes,
         label_counts=label_counts,
-        trained_probs=None if trained is None else trained.predict_proba(X),
-        trained_classes=() if trained is None else trained.classes,
-        zero_shot_probs=None if zero_shot is None else zero_shot.predict_proba(X),
-        zero_shot_classes=() if zero_shot is None else zero_shot.classes,
+        trained_classes=trained_classes,
         config=config,
+    )
+    if zero_shot_probs is not None:
+        visual = _renormalised(_aligned(zero_shot_probs, zero_shot_classes, classes))
+        combined = np.where(evidence[:, None], _renormalised(visual * by_text), visual)
+        return blend(
+            trained_probs=trained_probs, zero_shot_probs=combined, zero_shot_classes=classes
+        )
+    return _blend_rows_apart(
+        blend=blend,
+        classes=classes,
+        trained_probs=trained_probs,
+        by_text=by_text,
+        evidence=evidence,
+    )
+
+
+def _text_rows(text: np.ndarray, n: int) -> np.ndarray:
+    """One text row per embedding row: a video's single row serves all of its frames."""
+    text = np.atleast_2d(np.asarray(text))
+    return text if len(text) == n else np.repeat(text[:1], n, axis=0)
+
+
+def _text_evidence(model: TextZeroShotModel | None, text: np.ndarray | None, n: int) -> np.ndarray:
+    if model is None or text is None or n == 0:
+        return np.zeros(n, dtype=bool)
+    return model.has_evidence(_text_rows(text, n))
+
+
+def _blend_rows_apart(
+    *,
+    blend: Callable[..., BlendedPredictions],
+    classes: tuple[Label, ...],
+    trained_probs: np.ndarray | None,
+    by_text: np.ndarray,
+    evidence: np.ndarray,
+) -> BlendedPredictions:
+    """No visual zero-shot: rows with text evidence blend with the text zero-shot, the
+    others are the trained model's alone (as without text)."""
+    with_text = blend(
+        trained_probs=None if trained_probs is None else trained_probs[evidence],
+        zero_shot_probs=by_text[evidence],
+        zero_shot_classes=classes,
+    )
+    probs = np.zeros((len(evidence), len(with_text.classes)), dtype=np.float64)
+    probs[evidence] = with_text.probs
+    sources: list[Source] = [with_text.source] * len(evidence)
+    if not evidence.all():
+        without = blend(
+            trained_probs=None if trained_probs is None else trained_probs[~evidence],
+            zero_shot_probs=None,
+        )
+        probs[~evidence] = without.probs
+        for row in np.flatnonzero(~evidence):
+            sources[row] = without.source
+    return BlendedPredictions(
+        classes=with_text.classes,
+        probs=probs,
+        source=with_text.source,
+        trained_weights=with_text.trained_weights,
+        row_sources=tuple(sources),
     )

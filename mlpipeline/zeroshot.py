@@ -12,6 +12,11 @@ The text encoder belongs to mlpipeline/encoder.py; this module only takes a call
 re-scored. The cache can be a plain dict or any MutableMapping the Django side backs
 with the database.
 
+Folders can also match what a video says and shows: ``TextZeroShotModel`` hashes each
+folder's prompt words (and name) into the video text-feature space of mlpipeline.textfeatures
+and scores videos by cosine with their transcript/on-screen text; mlpipeline.blend multiplies
+those probabilities into the visual ones for videos with text (docs/text.md).
+
 No Django imports here.
 """
 
@@ -29,12 +34,15 @@ __all__ = [
     "DEFAULT_LOGIT_SCALE",
     "DEFAULT_PROMPT_TEMPLATES",
     "EncodeText",
+    "TextZeroShotModel",
     "ZeroShotModel",
+    "build_text_zero_shot_model",
     "build_zero_shot_model",
     "calibrate_zero_shot",
     "default_prompts",
     "encode_prompts_cached",
     "folder_display_name",
+    "prompt_keywords",
 ]
 
 DEFAULT_LOGIT_SCALE = 100.0
@@ -201,3 +209,92 @@ def calibrate_zero_shot(
     label_indices = np.array([index_of[y[i]] for i in rows], dtype=np.int64)
     temperature = fit_temperature(model.logits(np.asarray(X)[rows]), label_indices)
     return model.with_logit_scale(model.logit_scale / temperature)
+
+
+# --- Matching folders against what a video says and shows ------------------------------
+
+# Words of a prompt that say nothing about a folder ("a video of {name}").
+PROMPT_FILLER_WORDS = frozenset(
+    {"video", "videos", "clip", "clips", "footage", "film", "movie", "photo", "picture", "shot"}
+)
+# Cosine (hashing words + character n-grams, mlpipeline.textfeatures) below which a folder's
+# words and a video's text count as unrelated: character n-grams shared by unrelated English
+# reach about 0.04-0.07; a folder word said or shown once in 2 sentences + 2 captions, 0.12-0.4.
+DEFAULT_TEXT_MIN_SIMILARITY = 0.07
+# Logits per unit of cosine above that floor: 0.1 above it makes a folder e^3 = 20 times
+# likelier than one with no match. Fixed rather than fitted on labels: the folders that have
+# labels are rarely named in their own videos' text, so a fit would switch the text side off
+# for exactly the new, unlabelled folders it is for.
+DEFAULT_TEXT_LOGIT_SCALE = 30.0
+
+Featurize = Callable[[list[str]], np.ndarray]
+
+
+def prompt_keywords(prompts: Sequence[str]) -> str:
+    """The words of ``prompts`` that can be said or written in a video: lower case, without
+    English stop words and filler ("a video of street food" -> "street food")."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = re.findall(r"[^\W_]+", " ".join(prompts).lower())
+    skip = ENGLISH_STOP_WORDS | PROMPT_FILLER_WORDS
+    return " ".join(dict.fromkeys(w for w in words if w not in skip))
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class TextZeroShotModel:
+    """Folder keyword vectors in the video text-feature space: zero-shot on transcripts and
+    on-screen text. A video whose text matches no folder has no text evidence (uniform)."""
+
+    classes: tuple[Label, ...]
+    keyword_vectors: np.ndarray  # (k, d) float32, unit rows (zero for a folder without words)
+    logit_scale: float = DEFAULT_TEXT_LOGIT_SCALE
+    min_similarity: float = DEFAULT_TEXT_MIN_SIMILARITY
+
+    def scores(self, T: np.ndarray) -> np.ndarray:
+        """(n, k) cosine above the floor (0 = no match) of video text rows with each folder."""
+        T = np.atleast_2d(np.asarray(T, dtype=np.float32))
+        if T.shape[1] != self.keyword_vectors.shape[1]:
+            raise ValueError(
+                f"text rows are {T.shape[1]}-dim, keyword vectors "
+                f"{self.keyword_vectors.shape[1]}-dim"
+            )
+        cosine = _normalise_rows(T) @ self.keyword_vectors.T
+        return np.maximum(cosine.astype(np.float64) - self.min_similarity, 0.0)
+
+    def has_evidence(self, T: np.ndarray) -> np.ndarray:
+        """(n,) bool: the video's text matches at least one folder."""
+        return self.scores(T).max(axis=1, initial=0.0) > 0.0
+
+    def predict_proba(self, T: np.ndarray) -> np.ndarray:
+        """(n, k) folder probabilities from text alone (uniform where nothing matches)."""
+        return softmax(self.logit_scale * self.scores(T))
+
+
+def build_text_zero_shot_model(
+    *,
+    folder_names: Mapping[Label, str],
+    featurize: Featurize,
+    folder_prompts: Mapping[Label, Sequence[str]] | None = None,
+    templates: Sequence[str] = DEFAULT_PROMPT_TEMPLATES,
+    logit_scale: float = DEFAULT_TEXT_LOGIT_SCALE,
+    min_similarity: float = DEFAULT_TEXT_MIN_SIMILARITY,
+) -> TextZeroShotModel:
+    """Text zero-shot over ``folder_names`` (id -> name), class order as given.
+
+    ``featurize`` must be what makes the video rows (e.g. ``TextFeaturizer.transform``), so
+    folder keywords and video texts share one space. Each folder's keywords come from its
+    prompts (as for the visual side, blank ones ignored) and its name.
+    """
+    if not folder_names:
+        raise ValueError("zero-shot needs at least one folder")
+    documents: list[str] = []
+    for folder_id, name in folder_names.items():
+        custom = [p.strip() for p in (folder_prompts or {}).get(folder_id, ()) if p.strip()]
+        prompts = custom or default_prompts(name, templates=templates)
+        documents.append(prompt_keywords([*prompts, folder_display_name(name)]))
+    return TextZeroShotModel(
+        classes=tuple(folder_names),
+        keyword_vectors=_normalise_rows(np.asarray(featurize(documents), dtype=np.float32)),
+        logit_scale=float(logit_scale),
+        min_similarity=float(min_similarity),
+    )

@@ -11,8 +11,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from django.conf import settings
@@ -41,12 +41,22 @@ from labeling.selectors.stats import library_counts
 from labeling.selectors.text import library_has_text, text_documents_for_videos
 from labeling.selectors.videos import videos_unsorted_exist
 from mlpipeline.blend import BlendedPredictions, PredictionSummary, predict_blended, summarise
-from mlpipeline.classifier import NotEnoughLabelsError, TrainedClassifier, train_classifier
 from mlpipeline.embeddings import pack_vector, unpack_vector
-from mlpipeline.encoder import Encoder
 from mlpipeline.segments import segments_per_folder
 from mlpipeline.textfeatures import TextFeatureConfig, TextFeaturizer, fuse_features
-from mlpipeline.zeroshot import ZeroShotModel, build_zero_shot_model, calibrate_zero_shot
+from mlpipeline.zeroshot import (
+    TextZeroShotModel,
+    ZeroShotModel,
+    build_text_zero_shot_model,
+    build_zero_shot_model,
+    calibrate_zero_shot,
+)
+
+if TYPE_CHECKING:
+    # Annotations only: web processes import this module (job and classifier views) and
+    # must not load torch or scikit-learn; the functions that train import them.
+    from mlpipeline.classifier import TrainedClassifier
+    from mlpipeline.encoder import Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +130,23 @@ def zero_shot_build(*, library: Library, encoder: Encoder | None) -> ZeroShotMod
         encode_text=encoder.encode_text,
         model_id=encoder.model_id,
         cache=DatabaseTextCache(encoder.model_id),
+    )
+
+
+def text_zero_shot_build(*, library: Library) -> TextZeroShotModel | None:
+    """Folders' prompt words matched against what videos say and show (docs/text.md), or
+    None when the library's text stage is off or none of its videos has text."""
+    from labeling.services.text import text_stage_enabled
+
+    if not text_stage_enabled(library=library) or not library_has_text(library=library):
+        return None
+    folders = folders_by_id(library=library)
+    if not folders:
+        return None
+    return build_text_zero_shot_model(
+        folder_names={pk: f.name for pk, f in sorted(folders.items())},
+        folder_prompts={pk: f.prompts for pk, f in sorted(folders.items()) if f.prompts},
+        featurize=TextFeaturizer(text_feature_config()).transform,
     )
 
 
@@ -224,6 +251,9 @@ def _train(
 ) -> tuple[bytes, list[int]]:
     """(model bytes, classes) of the cross-validated classifier, its metrics added to
     ``metrics``; (b"", []) when too few labels leave zero-shot alone."""
+    # Here, not at the top: scikit-learn is for workers (see the TYPE_CHECKING note).
+    from mlpipeline.classifier import NotEnoughLabelsError, train_classifier
+
     counts = Counter(y)
     try:
         result = train_classifier(X=X, y=y, metadata={"model_id": model_id})
@@ -290,6 +320,8 @@ def _not_enough_labels_message(trainable: list[str], names: dict[int, str]) -> s
 
 
 def classifier_load(classifier: Classifier) -> TrainedClassifier | None:
+    from mlpipeline.classifier import TrainedClassifier  # scikit-learn: on use, not at import
+
     blob = bytes(classifier.blob)
     return TrainedClassifier.from_bytes(blob) if blob else None
 
@@ -334,9 +366,12 @@ def _predictor_for(*, classifier: Classifier, encoder: Encoder | None) -> _Predi
     if trained is None and zero_shot is None:
         raise TrainingError("nothing to predict with: no trained classifier and no zero-shot")
     folders = folders_by_id(library=library)
-    # Without zero-shot there is a trained classifier (checked above): its classes.
+    text_zero_shot = text_zero_shot_build(library=library)
+    # Without any zero-shot there is a trained classifier (checked above): its classes.
     classes: list[int | str] = (
-        list(trained.classes) if zero_shot is None and trained is not None else sorted(folders)
+        list(trained.classes)
+        if zero_shot is None and text_zero_shot is None and trained is not None
+        else sorted(folders)
     )
     text = classifier.metrics.get("text_features")
     return _Predictor(
@@ -344,6 +379,7 @@ def _predictor_for(*, classifier: Classifier, encoder: Encoder | None) -> _Predi
         trained=trained,
         text_weight=float(text["weight"]) if text and trained is not None else None,
         zero_shot=zero_shot,
+        text_zero_shot=text_zero_shot,
         classes=classes,
         label_counts=folder_label_counts(library=library),
         folders=folders,
@@ -358,6 +394,7 @@ class _Predictor:
     trained: TrainedClassifier | None
     text_weight: float | None  # trained on [visual, text] rows: fuse the same way
     zero_shot: ZeroShotModel | None
+    text_zero_shot: TextZeroShotModel | None  # folders' prompt words against videos' text
     classes: Sequence[int | str]
     label_counts: dict[int | str, int]
     folders: dict[int, Folder]
@@ -367,22 +404,28 @@ class _Predictor:
     ) -> BlendedPredictions:
         trained = self.trained
         if trained is not None and self.text_weight is not None and text is not None:
-            trained = cast(TrainedClassifier, _TextFused(trained, text, self.text_weight))
+            trained = cast("TrainedClassifier", _TextFused(trained, text, self.text_weight))
         return predict_blended(
             X=X,
             classes=classes,
             label_counts=self.label_counts,
             trained=trained,
             zero_shot=self.zero_shot,
+            text_zero_shot=self.text_zero_shot,
+            text=text,
         )
 
     def rows(self, chunk: list[tuple[Video, Embedding]]) -> list[Prediction]:
         X = np.stack([unpack_vector(e.vector) for _, e in chunk])
-        text = (
-            text_rows(video_ids=[v.pk for v, _ in chunk]) if self.text_weight is not None else None
-        )
+        uses_text = self.text_weight is not None or self.text_zero_shot is not None
+        text = text_rows(video_ids=[v.pk for v, _ in chunk]) if uses_text else None
         blended = self.blend(X, self.classes, text)
-        summaries = summarise(blended.probs, blended.classes, top_k=TOP_K, source=blended.source)
+        summaries = [
+            replace(summary, source=blended.source_at(i))
+            for i, summary in enumerate(
+                summarise(blended.probs, blended.classes, top_k=TOP_K, source=blended.source)
+            )
+        ]
         return [
             self._row(video, embedding, summary, blended, None if text is None else text[i : i + 1])
             for i, ((video, embedding), summary) in enumerate(zip(chunk, summaries, strict=True))
