@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 
 from labeling.models import Library, Video
 from labeling.selectors.search import (
+    EmbeddingMatrix,
     SearchRefused,
     embedding_matrix,
     search_results,
@@ -27,7 +28,7 @@ from labeling.selectors.search import (
 from labeling.selectors.text import text_matches
 from labeling.services.errors import ServiceError
 from labeling.services.extraction import encoder_config, encoder_get
-from mlpipeline.encoder import EncoderConfig, EncoderUnavailableError, encoder_model_id
+from mlpipeline.encoder_config import EncoderConfig, EncoderUnavailableError, encoder_model_id
 
 
 class SearchUnavailable(ServiceError):
@@ -94,7 +95,7 @@ def videos_search(
     else:
         video = get_object_or_404(Video, pk=like, library=library)
         matrix = embedding_matrix(library=library, model_id=configured_model_id(encoder_config()))
-        query = video_query_vector(video=video, matrix=matrix)
+        query = _like_vector(video=video, matrix=matrix)
     results = search_results(
         library=library, matrix=matrix, query=query, limit=limit, folder=folder, exclude=like
     )
@@ -106,6 +107,32 @@ def videos_search(
         count=len(results),
         results=results,
     )
+
+
+def _like_vector(*, video: Video, matrix: EmbeddingMatrix) -> np.ndarray:
+    """The video's vector; a video a retrain will never embed says why instead."""
+    try:
+        return video_query_vector(video=video, matrix=matrix)
+    except SearchRefused:
+        reason = _never_embedded_reason(video=video)
+        if reason is None:
+            raise
+        raise SearchRefused(f"video {video.pk} ({video.filename!r}) {reason}") from None
+
+
+def _never_embedded_reason(*, video: Video) -> str | None:
+    """Why a retrain skips this video (it extracts playable files only), or None."""
+    if video.status == Video.Status.UNREADABLE:
+        why = f": {video.error}" if video.error else ""
+        return f"is unreadable{why}; a similar-video search needs a playable file"
+    if video.status == Video.Status.MISSING:
+        return "is missing on disk; a similar-video search needs the file"
+    if video.extract_error:
+        return (
+            f"could not be read for features ({video.extract_error}); it is retried when "
+            "the file changes"
+        )
+    return None
 
 
 def _text_search(*, library: Library, text: str, limit: int, folder: str) -> SearchResults:

@@ -1,0 +1,40 @@
+"""The database keeps matching the disk and what people expect: undo's name, rollback's
+predictions, folder deletion, names, keys, search on unreadable files, documented commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labeling.models import Classifier, Folder, Job, LabelEvent, Prediction, Video
+from labeling.services.scan import library_scan
+from tests.labeling.helpers import make_library
+
+pytestmark = pytest.mark.django_db
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def clash(settings, library_dir):
+    """A loose a.mp4 and a different a.mp4 already in 'cats'; 'dogs' is empty."""
+    settings.VIDSORT_LIBRARY = library_dir
+    return make_library(
+        library_dir, {"a.mp4": b"loose a" * 10, "cats/a.mp4": b"sorted a"}, folders=("dogs",)
+    )
+
+
+def test_similar_search_on_an_unreadable_video_says_it_is_unreadable(api, library, tiny_model):
+    video = Video.objects.create(
+        library=library,
+        path="broken.mp4",
+        filename="broken.mp4",
+        status=Video.Status.UNREADABLE,
+        error="moov atom not found",
+    )
+    response = api.get("/api/search", {"like": video.pk})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "unreadable" in detail and "moov atom not found" in detail
+    assert "retrain" not in detail
