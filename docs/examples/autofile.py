@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """File every unsorted video that VidSort predicts with at least 0.95 confidence.
 
-    export VIDSORT_URL=http://127.0.0.1:8000 VIDSORT_TOKEN=$(./manage.py vidsort_token admin)
+    export VIDSORT_URL=http://127.0.0.1:8000 VIDSORT_TOKEN=$(.venv/bin/python manage.py vidsort_token admin)
     python docs/examples/autofile.py --dry-run          # list what would move
     python docs/examples/autofile.py --threshold 0.97   # move them
 

@@ -38,3 +38,10 @@ def test_similar_search_on_an_unreadable_video_says_it_is_unreadable(api, librar
     detail = response.json()["detail"]
     assert "unreadable" in detail and "moov atom not found" in detail
     assert "retrain" not in detail
+
+
+def test_api_docs_show_the_token_command_as_run_sh_runs_it():
+    text = (REPO / "docs/api.md").read_text()
+    assert "./manage.py vidsort_token" not in text
+    assert ".venv/bin/python manage.py vidsort_token alice" in text
+    assert "PY=.venv/bin/python" in (REPO / "run.sh").read_text()
