@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.models import Folder, LabelEvent, Library, Video
+from labeling.models import Folder, LabelEvent, Library, MoveIntent, Video
 from labeling.selectors.folders import folders_by_name
 from labeling.selectors.videos import move_paths_in_flight, videos_by_path
 from mlpipeline.hashing import content_hash
@@ -279,6 +280,52 @@ def _probe_all(
     return results
 
 
+@dataclass(frozen=True, slots=True)
+class _RowState:
+    """A row as the scan read it: a sort, an undo or a rename since then changes this."""
+
+    path: str
+    folder_id: int | None
+    status: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    updated_at: datetime
+
+
+def _row_state(video: Video) -> _RowState:
+    return _RowState(
+        path=video.path,
+        folder_id=video.folder_id,
+        status=video.status,
+        size=video.size,
+        mtime_ns=video.mtime_ns,
+        content_hash=video.content_hash,
+        updated_at=video.updated_at,
+    )
+
+
+_LOCK_CHUNK = 2000  # ids per locking query (SQLite limits the parameters of one query)
+
+
+def _rows_locked_now(pks: list[int]) -> tuple[dict[int, _RowState], set[int]]:
+    """Lock these rows (id order, as sorts lock one row at a time: no deadlock) and read
+    them as they are now, with the ids among them that have a move in flight."""
+    now: dict[int, _RowState] = {}
+    moving: set[int] = set()
+    ordered = sorted(pks)
+    for start in range(0, len(ordered), _LOCK_CHUNK):
+        chunk = ordered[start : start + _LOCK_CHUNK]
+        for row in Video.objects.select_for_update().filter(pk__in=chunk).order_by("pk"):
+            now[row.pk] = _row_state(row)
+        moving.update(
+            MoveIntent.objects.filter(
+                video_id__in=chunk, state=MoveIntent.State.PENDING
+            ).values_list("video_id", flat=True)
+        )
+    return now, moving
+
+
 @dataclass(slots=True)
 class _ScanBatch:
     """The rows one scan writes: collected first, then written in bulk."""
@@ -290,6 +337,7 @@ class _ScanBatch:
     to_create: list[Video] = field(default_factory=list)
     to_update: list[Video] = field(default_factory=list)
     events: list[LabelEvent] = field(default_factory=list)
+    kinds: dict[int, str] = field(default_factory=dict)  # row id -> the report's counter
 
     def apply(self, result: ProbeResult, row: Video | None, folder: Folder | None) -> Video | None:
         """The row for a probed file: its own, a vanished twin's (moved), or a new one."""
@@ -298,6 +346,7 @@ class _ScanBatch:
             row.folder = folder
             self.to_update.append(row)
             self.report.updated += 1
+            self.kinds[row.pk] = "updated"
             return row
         candidates = self.vanished_by_hash.get(result.content_hash) if result.info else None
         if candidates:
@@ -314,6 +363,7 @@ class _ScanBatch:
         row.folder = folder
         self.to_update.append(row)
         self.report.moved += 1
+        self.kinds[row.pk] = "moved"
         if old_folder != folder:
             self.events.append(
                 LabelEvent(
@@ -359,6 +409,40 @@ class _ScanBatch:
             video.status = Video.Status.MISSING
             self.to_update.append(video)
             self.report.missing += 1
+            self.kinds[video.pk] = "missing"
+
+    def concurrent_drop(self, read_as: dict[int, _RowState]) -> None:
+        """Leave out what changed since the scan read it: sorting, undo and renames run
+        while the scan probes, and writing what it saw would undo their work.
+
+        The rows to write are locked (id order) and compared with what the scan read; a
+        row that changed, or that has a move in flight, is left as it is, and so is a new
+        or moved row whose path another row holds now. The next scan looks at them again.
+        """
+        now, moving = _rows_locked_now([v.pk for v in self.to_update])
+        stale = {v.pk for v in self.to_update if v.pk in moving or now.get(v.pk) != read_as[v.pk]}
+        paths = [v.path for v in self.to_create]
+        paths += [v.path for v in self.to_update if self.kinds.get(v.pk) == "moved"]
+        taken = dict(
+            Video.objects.filter(library=self.library, path__in=paths).values_list("path", "pk")
+        )
+        dropped = [
+            v for v in self.to_update if v.pk in stale or taken.get(v.path, v.pk) != v.pk
+        ] + [v for v in self.to_create if v.path in taken]
+        if not dropped:
+            return
+        gone = {id(v) for v in dropped}
+        self.to_update = [v for v in self.to_update if id(v) not in gone]
+        self.to_create = [v for v in self.to_create if id(v) not in gone]
+        self.events = [e for e in self.events if id(e.video) not in gone]
+        for video in dropped:
+            kind = self.kinds.get(video.pk, "new") if video.pk else "new"
+            setattr(self.report, kind, getattr(self.report, kind) - 1)
+        logger.info(
+            "scan %s: %d videos changed while the scan ran (sorted?), left for the next scan",
+            self.library.root,
+            len(dropped),
+        )
 
     def save(self) -> None:
         now = timezone.now()
@@ -379,6 +463,8 @@ def _scan_write(
     report: ScanReport,
 ) -> None:
     on_disk = {d.rel_path for d in disk_files}
+    # Before the batch changes them in memory: what the scan read, to compare at write time.
+    read_as = {v.pk: _row_state(v) for v in known.values()}
     # Rows whose file is gone: either moved (matched by hash below) or missing.
     vanished = [v for path, v in known.items() if path not in on_disk]
     vanished_by_hash: dict[str, list[Video]] = {}
@@ -388,16 +474,19 @@ def _scan_write(
     batch = _ScanBatch(library=library, root=root, report=report, vanished_by_hash=vanished_by_hash)
     for result in results:
         name = result.disk.folder_name
-        row = batch.apply(result, known.get(result.disk.rel_path), folders[name] if name else None)
-        if row is not None and row.status == Video.Status.UNREADABLE:
-            report.unreadable += 1
+        batch.apply(result, known.get(result.disk.rel_path), folders[name] if name else None)
     batch.missing_mark(vanished)
+    batch.concurrent_drop(read_as)
+    written = {v.pk for v in batch.to_update}
+    report.unreadable += sum(
+        1 for v in [*batch.to_update, *batch.to_create] if v.status == Video.Status.UNREADABLE
+    )
     report.unreadable += sum(
         1
         for d in disk_files
         if d.rel_path in known
-        and known[d.rel_path].status == Video.Status.UNREADABLE
-        and known[d.rel_path] not in batch.to_update
+        and known[d.rel_path].pk not in written
+        and read_as[known[d.rel_path].pk].status == Video.Status.UNREADABLE
     )
     batch.save()
 
