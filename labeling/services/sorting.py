@@ -31,7 +31,10 @@ _UNSET: Any = object()
 def video_resolve(
     *, video_id: object = None, filename: object = None, library: Library | None = None
 ) -> Video:
-    """The video a request names: by id, or by a file name that must match a record."""
+    """The video a request names: by id, or by a file name that must match a record.
+
+    Of several videos with that name, the one loose (unsorted) video is meant.
+    """
     videos = Video.objects.select_related("library", "folder")
     if library is not None:
         videos = videos.filter(library=library)
@@ -50,14 +53,17 @@ def video_resolve(
         filename_validate(name=filename)
     except UnsafePath as exc:
         raise NotFoundError(f"no video named {filename!r} ({exc})") from None
-    matches = list(videos.filter(filename=filename).exclude(status=Video.Status.MISSING)[:2])
+    matches = list(videos.filter(filename=filename).exclude(status=Video.Status.MISSING))
     if not matches:
         raise NotFoundError(f"no video named {filename!r}")
-    if len(matches) > 1:
+    # Scripts name the loose video they want sorted: a sorted namesake does not make the
+    # name ambiguous (the root holds at most one file of a name).
+    loose = [video for video in matches if video.folder_id is None]
+    if len(matches) > 1 and len(loose) != 1:
         raise ConflictError(
             f"several videos are named {filename!r}; address the video by id", code="ambiguous"
         )
-    return matches[0]
+    return loose[0] if loose else matches[0]
 
 
 def folder_resolve(*, library: Library, ref: object) -> Folder | None:

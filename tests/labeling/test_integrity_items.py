@@ -25,6 +25,16 @@ def clash(settings, library_dir):
     )
 
 
+def test_sort_by_filename_prefers_the_one_loose_video(api, clash, library_dir):
+    response = api.post("/api/sort", {"filename": "a.mp4", "folder": "dogs"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["path"] == "dogs/a.mp4"
+    assert (library_dir / "dogs/a.mp4").read_bytes() == b"loose a" * 10
+    # Now both are sorted: still ambiguous.
+    response = api.post("/api/sort", {"filename": "a.mp4", "folder": None}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "ambiguous"
+
+
 def test_similar_search_on_an_unreadable_video_says_it_is_unreadable(api, library, tiny_model):
     video = Video.objects.create(
         library=library,
