@@ -257,8 +257,9 @@ def folder_update(
 def folder_delete(*, folder: Folder) -> None:
     """Delete an empty folder (no videos, not even missing ones with history).
 
-    Its directory is removed only if it is empty on disk too; a folder holding files
-    VidSort does not know about stays on disk.
+    Its directory goes with it, so it must be empty on disk too: a directory left behind
+    would come back as a new folder on the next scan. Files VidSort does not know about
+    (notes, subfolders) are never deleted; the refusal names them.
     """
     with transaction.atomic():
         locked = Folder.objects.select_for_update().get(pk=folder.pk)
@@ -266,10 +267,32 @@ def folder_delete(*, folder: Folder) -> None:
             raise FolderBusy(f"folder {locked.name!r} is not empty; move its videos out first")
         directory = path_resolve(root=locked.library.root, rel=locked.name)
         locked.delete()
+        # Inside the transaction: a refusal keeps the row (with its prompts and key).
+        _folder_directory_remove(name=locked.name, directory=directory)
+
+
+FOLDER_LEFTOVERS_SHOWN = 5
+
+
+def _folder_directory_remove(*, name: str, directory: str) -> None:
     try:
         os.rmdir(directory)
-    except OSError:
-        pass  # not empty or already gone: never delete a user's files
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        try:
+            left = sorted(os.listdir(directory))
+        except OSError:
+            left = []
+        if not left:
+            raise FolderBusy(f"the directory of folder {name!r} cannot be removed: {exc}") from exc
+        shown = ", ".join(repr(entry) for entry in left[:FOLDER_LEFTOVERS_SHOWN])
+        more = len(left) - FOLDER_LEFTOVERS_SHOWN
+        shown += f" and {more} more" if more > 0 else ""
+        raise FolderBusy(
+            f"folder {name!r} still holds files that are not videos VidSort knows: {shown}; "
+            "move or delete them first (VidSort never deletes them)"
+        ) from None
 
 
 __all__ = [

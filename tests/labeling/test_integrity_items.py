@@ -25,6 +25,21 @@ def clash(settings, library_dir):
     )
 
 
+def test_deleting_a_folder_that_holds_other_files_is_refused(api, clash, library_dir):
+    dogs = Folder.objects.get(name="dogs")
+    (library_dir / "dogs/notes.txt").write_text("my notes")
+    response = api.delete(f"/api/folders/{dogs.pk}")
+    assert response.status_code == 409
+    assert "notes.txt" in response.json()["detail"]
+    assert Folder.objects.filter(pk=dogs.pk).exists()
+    assert (library_dir / "dogs/notes.txt").read_text() == "my notes"
+    library_scan(library=clash)
+    assert list(Folder.objects.filter(name="dogs").values_list("pk", flat=True)) == [dogs.pk]
+    (library_dir / "dogs/notes.txt").unlink()
+    assert api.delete(f"/api/folders/{dogs.pk}").status_code == 204
+    assert not (library_dir / "dogs").exists()
+
+
 def test_sort_by_filename_prefers_the_one_loose_video(api, clash, library_dir):
     response = api.post("/api/sort", {"filename": "a.mp4", "folder": "dogs"}, format="json")
     assert response.status_code == 200, response.json()
