@@ -30,6 +30,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from labeling.middleware import url_without_credentials
 from labeling.models import Video
 from labeling.ranges import ByteRange, RangeNotSatisfiable, parse_range_header
 from labeling.services.paths import UnsafePath, path_resolve_real
@@ -110,7 +111,9 @@ def _authorise(request: HttpRequest) -> HttpResponse | None:
         if result is not None:
             request.user = result[0]
             return None
-    return redirect_to_login(request.get_full_path())
+    # A key in the stream URL (?token=…) must not travel on into the Location header
+    # and the browser history.
+    return redirect_to_login(url_without_credentials(request.get_full_path()))
 
 
 def _etag(st: os.stat_result) -> str:

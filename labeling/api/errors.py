@@ -8,12 +8,14 @@ not hidden, but every anticipated bad input maps to a 4xx here. Service errors
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -40,6 +42,24 @@ class TooLarge(exceptions.APIException):
     default_detail = "The request is too large."
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    default_detail = (
+        "The database is unavailable; try again in a moment (the server log has the cause)."
+    )
+
+
+def _raised_by_parser(tb: TracebackType | None) -> bool:
+    """Whether the traceback passes through a body parser (DRF's or the json module)."""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+        if filename.endswith(("rest_framework/parsers.py", "json/__init__.py")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def service_error_api(exc: ServiceError) -> exceptions.APIException:
     """The API exception for a service error: its status, its code, its message."""
     if exc.field is not None and exc.http_status == status.HTTP_400_BAD_REQUEST:
@@ -57,21 +77,34 @@ def _flatten(detail: Any) -> str:
     return str(detail)
 
 
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+def _api_exception(exc: Exception) -> Exception:
+    """The DRF exception for an anticipated non-DRF one (else ``exc`` itself)."""
     if isinstance(exc, ServiceError):
-        exc = service_error_api(exc)
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound(str(exc) or "Not found.")
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    elif isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.messages)
-    elif isinstance(exc, RequestDataTooBig):
+        return service_error_api(exc)
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(str(exc) or "Not found.")
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(exc.messages)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or the connection dropped: a temporary state, not a bug.
+        return DatabaseUnavailable()
+    if isinstance(exc, RecursionError) and _raised_by_parser(exc.__traceback__):
+        # json.loads gives up on a deeply nested body with RecursionError, which DRF's
+        # JSON parser (catching ValueError only) lets through as a 500.
+        return exceptions.ParseError("JSON parse error - the body is nested too deeply.")
+    if isinstance(exc, RequestDataTooBig):
         # Django raises it when a body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE; unhandled it
         # becomes an HTML 400 page.
-        exc = TooLarge(
+        return TooLarge(
             f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         )
+    return exc
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    exc = _api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
