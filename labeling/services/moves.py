@@ -24,6 +24,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -48,6 +49,7 @@ from labeling.services.paths import (
     rel_join,
     root_real,
 )
+from labeling.services.scan import video_file_reread
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +314,34 @@ def move_intent_create(
     )
 
 
+def _file_changed_values(
+    *, video_id: int, row: Video | None, path: str, st: os.stat_result
+) -> dict[str, Any]:
+    """The file's probed fields when it changed since the row was written (edited since the
+    last scan), else nothing: the new size and mtime must not be paired with the old
+    content's hash, or the next scan trusts the row and the old embedding keeps training."""
+    known: tuple[int, int] | None
+    if row is not None:
+        known = (row.size, row.mtime_ns)
+    else:
+        known = Video.objects.filter(pk=video_id).values_list("size", "mtime_ns").first()
+    if known == (st.st_size, st.st_mtime_ns):
+        return {}
+    return video_file_reread(path=Path(path), size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def _status_values(row: Video | None, values: dict[str, Any]) -> dict[str, Any]:
+    if "status" in values or (row is not None and row.status != Video.Status.MISSING):
+        return {}
+    # Reconcile: the file is there, so a row marked missing meanwhile is not.
+    return {
+        "status": Case(
+            When(status=Video.Status.MISSING, then=Value(Video.Status.OK)),
+            default=F("status"),
+        )
+    }
+
+
 def move_intent_apply(*, intent: MoveIntent, row: Video | None = None) -> LabelEvent:
     """Step 7: record a move that is complete on disk (reconcile finishes moves with it).
 
@@ -328,6 +358,7 @@ def move_intent_apply(*, intent: MoveIntent, row: Video | None = None) -> LabelE
         "folder": to_folder,
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
+        **_file_changed_values(video_id=intent.video_id, row=row, path=dst_abs, st=st),
         "updated_at": timezone.now(),
     }
     with transaction.atomic():
@@ -339,17 +370,7 @@ def move_intent_apply(*, intent: MoveIntent, row: Video | None = None) -> LabelE
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # One UPDATE, which also takes the row lock: a pending intent already keeps other
         # sorts away from this video, and a concurrent scan waits for us here.
-        if row is None or row.status == Video.Status.MISSING:
-            # Reconcile: the file is there, so a row marked missing meanwhile is not.
-            values_status = {
-                "status": Case(
-                    When(status=Video.Status.MISSING, then=Value(Video.Status.OK)),
-                    default=F("status"),
-                )
-            }
-        else:
-            values_status = {}
-        Video.objects.filter(pk=intent.video_id).update(**values, **values_status)
+        Video.objects.filter(pk=intent.video_id).update(**values, **_status_values(row, values))
         event = LabelEvent.objects.create(
             video_id=intent.video_id,
             user_id=intent.user_id,

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -212,6 +213,26 @@ PROBED_FIELDS = [
     "extract_error",
     "updated_at",
 ]
+# What a re-read of one file changes (its place is the caller's business).
+REREAD_FIELDS = [f for f in PROBED_FIELDS if f not in {"path", "filename", "folder", "updated_at"}]
+
+
+def video_file_reread(*, path: Path, size: int, mtime_ns: int) -> dict[str, Any]:
+    """The probed fields of one file found changed outside a scan (a sort saw it):
+    hashed and probed now, as a scan would, so the row is true again and the next scan
+    finds the file unchanged. A new hash leaves the old content's embedding stale."""
+    disk = DiskFile(rel_path=path.name, folder_name=None, size=size, mtime_ns=mtime_ns)
+    digest = ""
+    try:
+        digest = content_hash(path, mode=getattr(settings, "VIDSORT_HASH", "sampled"))
+        result = ProbeResult(disk, digest, probe_video(path), "")
+    except UnreadableVideo as exc:
+        result = ProbeResult(disk, digest, None, str(exc))
+    except OSError as exc:
+        result = ProbeResult(disk, digest, None, f"cannot read file: {exc.strerror}")
+    video = Video()
+    _apply_probe(video, result)
+    return {name: getattr(video, name) for name in REREAD_FIELDS}
 
 
 def library_scan(
