@@ -196,6 +196,22 @@ class FolderItemSerializer(serializers.Serializer):
     prompts = serializers.ListField(child=serializers.CharField())
 
 
+class FolderKeyHolderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    key = serializers.IntegerField(
+        allow_null=True, help_text="Its key now: the changed folder's old one, or null."
+    )
+
+
+# A changed folder (PATCH/PUT): FolderItem plus the folder whose key it took.
+class FolderUpdatedSerializer(FolderItemSerializer):
+    key_taken_from = FolderKeyHolderSerializer(
+        allow_null=True,
+        help_text="The folder that held the requested key (keys are swapped); null if none.",
+    )
+
+
 class FolderListSerializer(serializers.Serializer):
     folders = FolderItemSerializer(many=True)
     unsorted = serializers.IntegerField()

@@ -16,7 +16,9 @@ from rest_framework.views import APIView
 
 from labeling.api.serializers import (
     FolderItemSerializer,
+    FolderKeyHolderSerializer,
     FolderListSerializer,
+    FolderUpdatedSerializer,
     FolderWriteSerializer,
     PreferenceSerializer,
     StatsSerializer,
@@ -36,6 +38,7 @@ from labeling.selectors import (
     videos_with_history,
 )
 from labeling.services.folders import (
+    FolderUpdated,
     folder_create,
     folder_delete,
     folder_rename,
@@ -91,6 +94,14 @@ def _folder_answer(folder: Folder, *, status: int = 200) -> Response:
     return Response(FolderItemSerializer(counted).data, status=status)
 
 
+def _folder_updated_answer(updated: FolderUpdated) -> Response:
+    """FolderUpdatedSerializer's shape: the folder, and the one whose key it took."""
+    folder, holder = updated.folder, updated.key_taken_from
+    answer = dict(_folder_answer(folder).data)
+    answer["key_taken_from"] = FolderKeyHolderSerializer(holder).data if holder else None
+    return Response(answer)
+
+
 class FolderListView(APIView):
     @extend_schema(request=FolderWriteSerializer, responses={201: FolderItemSerializer})
     def post(self, request: Request) -> Response:
@@ -103,7 +114,8 @@ class FolderListView(APIView):
             library=library_current(),
             name=data["name"],
             prompts=data.get("prompts") or [],
-            key=data.get("key"),
+            # Not given: the first free key, as the scan gives new folders.
+            key=data["key"] if "key" in data else ...,
         )
         return _folder_answer(folder, status=201)
 
@@ -123,7 +135,7 @@ class FolderDetailView(APIView):
     def get(self, request: Request, folder_id: int) -> Response:
         return Response(FolderItemSerializer(self._folder(folder_id)).data)
 
-    @extend_schema(request=FolderWriteSerializer, responses={200: FolderItemSerializer})
+    @extend_schema(request=FolderWriteSerializer, responses={200: FolderUpdatedSerializer})
     def patch(self, request: Request, folder_id: int) -> Response:
         folder = self._folder(folder_id)
         serializer = FolderWriteSerializer(data=request.data, partial=True)
@@ -132,7 +144,7 @@ class FolderDetailView(APIView):
         if "name" in data:
             folder = folder_rename(folder=folder, name=data["name"])
         changes = {k: data[k] for k in ("prompts", "key") if k in data}
-        return _folder_answer(folder_update(folder=folder, **changes))
+        return _folder_updated_answer(folder_update(folder=folder, **changes))
 
     put = patch
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import unicodedata
+from dataclasses import dataclass
 from types import EllipsisType
 
 from django.db import IntegrityError, transaction
@@ -113,9 +114,10 @@ def folder_create(
     library: Library,
     name: str,
     prompts: list[str] | None = None,
-    key: int | None = None,
+    key: int | None | EllipsisType = None,
     create_directory: bool = True,
 ) -> Folder:
+    """Create a folder (and its directory); ``key=...`` gives it the first free key 1-9."""
     name = folder_name_validate(name=name)
     try:
         path_resolve(root=library.root, rel=name)
@@ -133,6 +135,9 @@ def folder_create(
         clash = _name_clash(library=library, name=name)
         if clash is not None:
             raise FolderNameTaken(f"a folder named {clash!r} already exists")
+        if key is ...:
+            # Under the library lock: two creations cannot pick the same key.
+            key = _folder_key_first_free(library=library)
         try:
             folder = Folder.objects.create(
                 library=library, name=name, prompts=list(prompts or []), key=key
@@ -142,6 +147,11 @@ def folder_create(
     if create_directory:
         folder_directory_ensure(folder=folder)
     return folder
+
+
+def _folder_key_first_free(*, library: Library) -> int | None:
+    taken = set(Folder.objects.filter(library=library).values_list("key", flat=True))
+    return next((k for k in range(1, 10) if k not in taken), None)
 
 
 def _folder_rename_check(*, folder: Folder, new_name: str) -> None:
@@ -214,13 +224,22 @@ def folder_rename(*, folder: Folder, name: str) -> Folder:
     return locked
 
 
+@dataclass(frozen=True)
+class FolderUpdated:
+    """A changed folder, and the folder whose key it took (that one now has the old key)."""
+
+    folder: Folder
+    key_taken_from: Folder | None = None
+
+
 def folder_update(
     *, folder: Folder, prompts: list[str] | None = None, key: int | None | EllipsisType = ...
-) -> Folder:
+) -> FolderUpdated:
     """Change a folder's zero-shot prompts and/or its keyboard key (1-9 or None).
 
     Taking a key another folder holds swaps the two keys, so a person reordering the
-    player's keys never hits a uniqueness error.
+    player's keys never hits a uniqueness error; the answer names that other folder (it
+    is left without a key when this one had none).
     """
     with transaction.atomic():
         locked = Folder.objects.select_for_update().get(pk=folder.pk)
@@ -228,30 +247,40 @@ def folder_update(
         if prompts is not None:
             locked.prompts = [p.strip() for p in prompts if p.strip()]
             fields.append("prompts")
+        holder = None
         if key is not ...:
-            if key is not None and not 1 <= key <= 9:
-                raise FolderNameInvalid("key must be between 1 and 9")
-            holder = (
-                Folder.objects.select_for_update()
-                .filter(library=locked.library, key=key)
-                .exclude(pk=locked.pk)
-                .first()
-                if key is not None
-                else None
-            )
-            if holder is not None:
-                # Free the key first: the unique constraint is checked per statement.
-                old_key = locked.key
-                Folder.objects.filter(pk=holder.pk).update(key=None)
-                Folder.objects.filter(pk=locked.pk).update(key=key)
-                Folder.objects.filter(pk=holder.pk).update(key=old_key)
-                locked.key = key
-            else:
-                locked.key = key
+            holder = _folder_key_take(folder=locked, key=key)
+            if holder is None:
                 fields.append("key")
         if fields:
             locked.save(update_fields=fields)
-    return locked
+    return FolderUpdated(folder=locked, key_taken_from=holder)
+
+
+def _folder_key_take(*, folder: Folder, key: int | None) -> Folder | None:
+    """Give the locked ``folder`` this key; the folder that held it (now swapped), if any.
+
+    Without a holder only ``folder.key`` is set (the caller saves it).
+    """
+    if key is not None and not 1 <= key <= 9:
+        raise FolderNameInvalid("key must be between 1 and 9")
+    holder = (
+        Folder.objects.select_for_update()
+        .filter(library=folder.library_id, key=key)
+        .exclude(pk=folder.pk)
+        .first()
+        if key is not None
+        else None
+    )
+    if holder is not None:
+        # Free the key first: the unique constraint is checked per statement.
+        old_key = folder.key
+        Folder.objects.filter(pk=holder.pk).update(key=None)
+        Folder.objects.filter(pk=folder.pk).update(key=key)
+        Folder.objects.filter(pk=holder.pk).update(key=old_key)
+        holder.key = old_key
+    folder.key = key
+    return holder
 
 
 def folder_delete(*, folder: Folder) -> None:
@@ -301,6 +330,7 @@ __all__ = [
     "FolderError",
     "FolderNameInvalid",
     "FolderNameTaken",
+    "FolderUpdated",
     "UnsafePath",
     "folder_create",
     "folder_delete",

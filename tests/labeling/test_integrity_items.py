@@ -50,6 +50,26 @@ def test_sort_by_filename_prefers_the_one_loose_video(api, clash, library_dir):
     assert response.status_code == 409 and response.json()["error"] == "ambiguous"
 
 
+def test_taking_a_key_names_the_folder_that_lost_it_and_new_folders_get_a_free_key(
+    api, clash
+):
+    cats, dogs = Folder.objects.get(name="cats"), Folder.objects.get(name="dogs")
+    Folder.objects.filter(pk=cats.pk).update(key=1)
+    response = api.patch(f"/api/folders/{dogs.pk}", {"key": 1}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["key"] == 1
+    assert body["key_taken_from"] == {"id": cats.pk, "name": "cats", "key": None}
+    assert Folder.objects.get(pk=cats.pk).key is None
+    # A change that takes no key from anyone says so with null.
+    plain = api.patch(f"/api/folders/{dogs.pk}", {"prompts": ["a dog"]}, format="json").json()
+    assert plain["key_taken_from"] is None
+    created = api.post("/api/folders", {"name": "birds"}, format="json").json()
+    assert created["key"] == 2
+    unkeyed = api.post("/api/folders", {"name": "fish", "key": None}, format="json").json()
+    assert unkeyed["key"] is None
+
+
 def test_similar_search_on_an_unreadable_video_says_it_is_unreadable(api, library, tiny_model):
     video = Video.objects.create(
         library=library,

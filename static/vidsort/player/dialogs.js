@@ -82,11 +82,18 @@ export async function saveFolder(e) {
     closeFolderDialog();
     await loadFolders();
     renderItem(S.cur);
-    toast(was ? `Saved ${saved.name || name}.` : `Created ${saved.name || name}${saved.key ? " on key " + saved.key : ""}.`);
+    toast(was ? `Saved ${saved.name || name}.${keyTakenNote(saved)}` : `Created ${saved.name || name}${saved.key ? " on key " + saved.key : ""}.`);
   } catch (err) {
     error.textContent = err.detail;
     error.hidden = false;
   } finally {
     $("folder-save").disabled = false;
   }
+}
+
+// Taking another folder's key swaps the two: say which folder's key changed.
+function keyTakenNote(saved) {
+  const other = saved.key_taken_from;
+  if (!other) return "";
+  return other.key ? ` ${other.name} moved to key ${other.key}.` : ` ${other.name} has no key now.`;
 }
