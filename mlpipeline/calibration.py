@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 __all__ = [
     "DEFAULT_ECE_BINS",
@@ -71,6 +70,10 @@ def fit_temperature(logits: np.ndarray, label_indices: np.ndarray) -> float:
         raise ValueError("logits must be (n, k) and label_indices (n,)")
     if len(logits) == 0:
         return 1.0
+
+    # Imported here, not at the top: SciPy costs ~50 MB and web processes import this
+    # module (through the zero-shot blend) without ever fitting a temperature.
+    from scipy.optimize import minimize_scalar
 
     # Optimise over log T: the NLL is smooth and unimodal in log T in practice, and a
     # bounded scalar search is exact enough (1e-4 in log T) without gradients.

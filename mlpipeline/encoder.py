@@ -10,13 +10,11 @@ smaller than float32 and keeps the CPU free for decoding.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +22,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-logger = logging.getLogger(__name__)
+# The config half lives apart so that web processes can name a model without torch;
+# importing it from here still works.
+from mlpipeline.encoder_config import (
+    ENV_MODEL,
+    ENV_PRETRAINED,
+    RANDOM_WEIGHTS_SEED,
+    TINY_MODEL_NAME,
+    EncoderConfig,
+    EncoderUnavailableError,
+    encoder_model_id,
+)
+from mlpipeline.encoder_config import PRECISIONS as PRECISIONS
 
-TINY_MODEL_NAME = "vidsort-tiny"
-RANDOM_WEIGHTS_SEED = 20240601  # fixed so random-weight models give the same features everywhere
-_NO_PRETRAINED = {"", "none", "random"}
+logger = logging.getLogger(__name__)
 
 # A real (if useless) CLIP: ViT image tower + text transformer, small enough for CPU tests and the
 # offline demo (~3.5 M parameters, mostly the token embedding; 8 frames encode in milliseconds).
@@ -37,47 +44,6 @@ TINY_MODEL_CONFIG: dict[str, Any] = {
     "vision_cfg": {"image_size": 224, "layers": 2, "width": 64, "head_width": 32, "patch_size": 32},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
-
-
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-
-
-# The settings a user sets to choose the model; named in error messages (VidSort's Django
-# settings read them; mlpipeline itself never reads the environment).
-ENV_MODEL = "VIDSORT_CLIP_MODEL"
-ENV_PRETRAINED = "VIDSORT_CLIP_PRETRAINED"
-
-
-class EncoderUnavailableError(RuntimeError):
-    """The encoder cannot be built; the message says what failed and what to set."""
-
-
-@dataclass(frozen=True)
-class EncoderConfig:
-    model_name: str = "ViT-B-32"
-    # An open_clip tag, a path to a local weights file, or ""/"none" for random weights.
-    pretrained: str | None = "laion2b_s34b_b79k"
-    device: str = "auto"  # auto = cuda, then mps, then cpu
-    precision: str = "auto"  # auto = fp16 on cuda, fp32 elsewhere
-    batch_size: int = 64  # images per forward pass; halved automatically on CUDA out-of-memory
-    cache_dir: str | None = None  # where open_clip downloads weights (a docker volume)
-
-    def validate(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
-        if self.device != "auto":
-            try:
-                torch.device(self.device)
-            except RuntimeError as error:
-                raise ValueError(
-                    f"device {self.device!r} is not a torch device ({error})"
-                ) from error
-
-    @property
-    def uses_random_weights(self) -> bool:
-        return self.pretrained is None or self.pretrained.strip().lower() in _NO_PRETRAINED
 
 
 def resolve_device(requested: str = "auto") -> torch.device:
@@ -273,25 +239,6 @@ def _text_tower_is_causal(model: torch.nn.Module) -> bool:
         and model.attn_mask is not None
         and getattr(model, "text_pool_type", "argmax") == "argmax"
     )
-
-
-def encoder_model_id(config: EncoderConfig) -> str:
-    """The cache key of the features this config produces, without loading the model."""
-    return f"{config.model_name}/{_pretrained_id(config)}"
-
-
-def _pretrained_id(config: EncoderConfig) -> str:
-    if config.uses_random_weights:
-        return f"random{RANDOM_WEIGHTS_SEED}"
-    assert config.pretrained is not None
-    if os.path.isfile(config.pretrained):
-        # Content, not path: the same weights moved elsewhere keep their cached embeddings.
-        digest = hashlib.sha256()
-        with open(config.pretrained, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 22), b""):
-                digest.update(chunk)
-        return f"file-{digest.hexdigest()[:16]}"
-    return config.pretrained
 
 
 def _names_a_file(pretrained: str | None) -> bool:

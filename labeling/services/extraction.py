@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -29,8 +29,12 @@ from mlpipeline.embeddings import (
     extract_embeddings,
     pack_vector,
 )
-from mlpipeline.encoder import Encoder, EncoderConfig, encoder_model_id, get_encoder
+from mlpipeline.encoder_config import EncoderConfig, encoder_model_id
 from mlpipeline.frames import SamplingMode
+
+if TYPE_CHECKING:
+    # torch: only a process that encodes loads it (encoder_get), never a web process.
+    from mlpipeline.encoder import Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,8 @@ def model_id_current() -> str:
 
 def encoder_get() -> Encoder:
     """The encoder for the configured model, loaded once per process (never at web start)."""
+    from mlpipeline.encoder import get_encoder  # torch: on first use, see the imports above
+
     return get_encoder(encoder_config())
 
 

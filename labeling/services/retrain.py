@@ -53,7 +53,7 @@ from labeling.services.learning import (
 )
 from labeling.services.scan import library_scan
 from labeling.services.text import text_engines, text_extract, text_stage_enabled
-from mlpipeline.encoder import EncoderUnavailableError
+from mlpipeline.encoder_config import EncoderUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from labeling.services.extraction import embeddings_extract, encoder_get, videos_needing_embeddings
 from labeling.services.library import library_current
 from labeling.services.scan import library_get_or_create
-from mlpipeline.encoder import EncoderUnavailableError
+from mlpipeline.encoder_config import EncoderUnavailableError
 
 
 class Command(BaseCommand):
