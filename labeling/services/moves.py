@@ -77,12 +77,14 @@ def video_move(
     prediction: tuple[int | None, float | None] | None,
     undoes: LabelEvent | None = None,
     wait: float = 2.0,
+    name: str | None = None,
 ) -> MoveResult:
     """Move ``video`` into ``folder`` (None: the root), journalled: steps 1 to 7.
 
     ``prediction`` is what the labeller was shown, (folder id, confidence); None reads the
     active classifier's prediction under the row lock. A video already in ``folder`` is a
-    no-op (``moved`` False).
+    no-op (``moved`` False). ``name``: the file name wanted there when it is free (undo
+    restores the name a clash changed); otherwise the current one, numbered on a clash.
     """
     library = video.library
     details: dict[str, Any] = {
@@ -99,6 +101,7 @@ def video_move(
         wait=wait,
         details=details,
         read_prediction=prediction is None,
+        name=name,
     )
     if intent is None:  # already there: nothing to do
         return MoveResult(
@@ -120,7 +123,7 @@ def video_move(
         from_path=intent.src_path,
         to_path=intent.dst_path,
         event=event,
-        renamed=os.path.basename(intent.dst_path) != os.path.basename(intent.src_path),
+        renamed=os.path.basename(intent.dst_path) != (name or os.path.basename(intent.src_path)),
         intent_id=intent.pk,
     )
 
@@ -230,6 +233,7 @@ def move_intent_open(
     wait: float,
     details: dict[str, Any],
     read_prediction: bool,
+    name: str | None = None,
 ) -> tuple[MoveIntent | None, Video]:
     """Step 1: journal the move (None when the video is already in ``folder``)."""
     library = video.library
@@ -258,7 +262,7 @@ def move_intent_open(
                 )
             if locked.pending_intent is None:
                 return move_intent_create(
-                    row=row, folder=folder, user=user, route=route, details=details
+                    row=row, folder=folder, user=user, route=route, details=details, name=name
                 ), row
         # Another request is moving this video right now: wait (outside the transaction)
         # for it to finish, then decide again: a no-op if it went where we want, else a
@@ -274,7 +278,13 @@ def move_intent_open(
 
 
 def move_intent_create(
-    *, row: Video, folder: Folder | None, user: Any, route: str, details: dict[str, Any]
+    *,
+    row: Video,
+    folder: Folder | None,
+    user: Any,
+    route: str,
+    details: dict[str, Any],
+    name: str | None = None,
 ) -> MoveIntent:
     """Plan the move of the locked ``row`` and commit its journal entry (step 1)."""
     library = row.library
@@ -298,7 +308,9 @@ def move_intent_create(
         raise RefusedError(f"{row.path!r} is not a regular file (a link?); VidSort leaves it alone")
     if os.path.lexists(dst_dir) and not os.path.isdir(dst_dir):
         raise RefusedError(f"{folder_rel!r} exists in the library and is not a folder")
-    dst_name = name_free(library=library, folder_rel=folder_rel, dst_dir=dst_dir, filename=filename)
+    dst_name = _name_wanted_free(
+        library=library, folder_rel=folder_rel, dst_dir=dst_dir, wanted=name
+    ) or name_free(library=library, folder_rel=folder_rel, dst_dir=dst_dir, filename=filename)
     return MoveIntent.objects.create(
         video=row,
         user=user if getattr(user, "is_authenticated", False) else None,
@@ -340,6 +352,20 @@ def _status_values(row: Video | None, values: dict[str, Any]) -> dict[str, Any]:
             default=F("status"),
         )
     }
+
+
+def _name_wanted_free(
+    *, library: Library, folder_rel: str, dst_dir: str, wanted: str | None
+) -> str | None:
+    """``wanted`` when it is a valid name that is free in the destination, else None."""
+    if not wanted:
+        return None
+    try:
+        wanted = filename_validate(name=wanted)
+    except UnsafePath:
+        return None
+    free = name_free(library=library, folder_rel=folder_rel, dst_dir=dst_dir, filename=wanted)
+    return wanted if free == wanted else None
 
 
 def move_intent_apply(*, intent: MoveIntent, row: Video | None = None) -> LabelEvent:

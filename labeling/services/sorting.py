@@ -103,6 +103,7 @@ def video_sort(
     expected_folder: Folder | None = _UNSET,
     undoes: LabelEvent | None = None,
     wait: float = 2.0,
+    name: str | None = None,
 ) -> MoveResult:
     """Move ``video`` into ``folder`` (None: back to the root), journalled.
 
@@ -134,6 +135,7 @@ def video_sort(
         prediction=prediction,
         undoes=undoes,
         wait=wait,
+        name=name,
     )
     if result.moved and route != LabelEvent.Route.UNDO:
         _auto_retrain_check(video.library)

@@ -32,6 +32,8 @@ def label_event_undo(*, user: Any, event: LabelEvent | None = None) -> MoveResul
         predicted_folder=event.predicted_folder,
         predicted_confidence=event.predicted_confidence,
         undoes=event,
+        # The name it had before the sort: a clash may have numbered it, e.g. 'a (2).mp4'.
+        name=os.path.basename(event.from_path) or None,
     )
     if not result.moved:
         raise ConflictError("this sort was already undone", code="undo_refused")

@@ -25,6 +25,27 @@ def clash(settings, library_dir):
     )
 
 
+def test_undo_restores_the_name_a_clash_changed(api, clash, library_dir):
+    loose = Video.objects.get(path="a.mp4")
+    cats = Folder.objects.get(name="cats")
+    sort = api.post("/api/sort", {"video": loose.pk, "folder": cats.pk}, format="json").json()
+    assert sort["path"] == "cats/a (2).mp4" and sort["renamed"] is True
+    undo = api.post("/api/undo", {}, format="json")
+    assert undo.status_code == 200, undo.json()
+    assert undo.json()["path"] == "a.mp4" and undo.json()["filename"] == "a.mp4"
+    assert (library_dir / "a.mp4").read_bytes() == b"loose a" * 10
+    assert (library_dir / "cats/a.mp4").read_bytes() == b"sorted a"
+    assert not (library_dir / "cats/a (2).mp4").exists()
+    event = LabelEvent.objects.get(pk=undo.json()["event"])
+    assert (event.from_path, event.to_path) == ("cats/a (2).mp4", "a.mp4")
+    # When the old name is taken meanwhile, the file keeps a free one (nothing is replaced).
+    again = api.post("/api/sort", {"video": loose.pk, "folder": cats.pk}, format="json").json()
+    (library_dir / "a.mp4").write_bytes(b"a newcomer")
+    undo = api.post("/api/undo", {}, format="json").json()
+    assert undo["path"] == "a (2).mp4" and again["path"] == "cats/a (2).mp4"
+    assert (library_dir / "a.mp4").read_bytes() == b"a newcomer"
+
+
 def test_deleting_a_folder_that_holds_other_files_is_refused(api, clash, library_dir):
     dogs = Folder.objects.get(name="dogs")
     (library_dir / "dogs/notes.txt").write_text("my notes")
