@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -379,9 +380,37 @@ def retrain_stage_predict(*, job_id: int) -> list[NextStep]:
     return []
 
 
+# A stage that lost its database cannot record why until the database is back: it keeps
+# trying this long (a PostgreSQL restart takes seconds), so the job says what happened
+# instead of being swept up later as "the worker stopped".
+FAIL_RECORD_WAIT_SECONDS = 300.0
+FAIL_RECORD_RETRY_SECONDS = 2.0
+
+
 def retrain_fail(*, job_id: int, error: str) -> None:
     """A stage failed: the job fails with ``error`` and its unfinished version goes."""
+    deadline = time.monotonic() + FAIL_RECORD_WAIT_SECONDS
+    while True:
+        try:
+            _retrain_fail_record(job_id=job_id, error=error)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() >= deadline:
+                logger.error("job %s: could not record its failure (%s): %s", job_id, error, exc)
+                raise
+        connection.close()  # a fresh connection on the next try
+        time.sleep(FAIL_RECORD_RETRY_SECONDS)
+
+
+def _retrain_fail_record(*, job_id: int, error: str) -> None:
     job = Job.objects.filter(pk=job_id).first()
+    if job is not None and job.state == Job.State.LOST:
+        # The lost-job sweep got there first (no heartbeat while the database was
+        # away): keep its verdict, give the real reason.
+        Job.objects.filter(pk=job_id, state=Job.State.LOST).update(
+            error=f"Lost at {job.stage or 'start'}: {error}"
+        )
+        return
     if job is None or job.state != Job.State.RUNNING:
         return
     job_fail(job=job, error=error)
@@ -392,4 +421,6 @@ def retrain_error_message(exc: BaseException) -> str:
     """What the user reads about a failed stage: our own errors say it themselves."""
     if isinstance(exc, TrainingError | EncoderUnavailableError):
         return str(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return f"the database connection was lost ({type(exc).__name__}: {str(exc).strip()})"
     return f"{type(exc).__name__}: {exc}"

@@ -9,15 +9,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from labeling.models import Folder, LabelEvent, Library, Video
+from labeling.models import Folder, LabelEvent, Library, MoveIntent, Video
 from labeling.services.errors import ConflictError, InvalidError, NotFoundError, ServiceError
 from labeling.services.folders import FolderError, folder_name_validate
 from labeling.services.moves import MoveResult, video_move
 from labeling.services.paths import UnsafePath, filename_validate
+from labeling.services.reconcile import ReconcileReport, move_intent_reconcile
 from labeling.services.retrain import retrain_maybe_auto
 
 logger = logging.getLogger(__name__)
@@ -89,6 +94,56 @@ def folder_resolve(*, library: Library, ref: object) -> Folder | None:
     raise InvalidError("'folder' must be an id, a name or null")
 
 
+# --- a move left open ------------------------------------------------------------------
+
+# A sort or undo that meets an intent left open by an interrupted move (typically the
+# database went away between the disk move and step 7) reconciles it there and then,
+# instead of answering 409 until the periodic reconcile. Only once no live move can still
+# own it: a same-device move takes milliseconds; a cross-device copy (a temp file) can
+# take minutes, so it gets the periodic task's guard. An intent whose mover recorded an
+# error has been given up by it, whatever its age.
+PENDING_SETTLE_SECONDS = 30.0
+PENDING_SETTLE_COPY_SECONDS = 300.0
+
+
+def video_pending_settle(*, video: Video) -> int:
+    """Reconcile ``video``'s open journal entries whose move is over; how many it closed."""
+    now = timezone.now()
+    abandoned = (
+        Q(tmp_path="", created_at__lte=now - timedelta(seconds=PENDING_SETTLE_SECONDS))
+        | Q(created_at__lte=now - timedelta(seconds=PENDING_SETTLE_COPY_SECONDS))
+        | ~Q(error="")
+    )
+    ids = list(
+        MoveIntent.objects.filter(video_id=video.pk, state=MoveIntent.State.PENDING)
+        .filter(abandoned)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    settled = 0
+    for pk in ids:
+        with transaction.atomic():
+            # SKIP LOCKED, like the reconcile command: a reconciler already on it wins.
+            intent = (
+                MoveIntent.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=pk, state=MoveIntent.State.PENDING)
+                .select_related("video__library", "from_folder", "to_folder")
+                .first()
+            )
+            if intent is None:
+                continue
+            item = move_intent_reconcile(intent=intent, report=ReconcileReport())
+        settled += 1
+        logger.warning(
+            "video %s: settled the open journal entry %s on access: %s (%s)",
+            video.pk,
+            pk,
+            item.outcome,
+            item.detail,
+        )
+    return settled
+
+
 # --- one sort --------------------------------------------------------------------------
 
 
@@ -114,6 +169,8 @@ def video_sort(
     """
     if folder is not None and folder.library_id != video.library_id:
         raise InvalidError("the folder belongs to another library")
+    if video_pending_settle(video=video):
+        video.refresh_from_db()  # the settled move changed the row the caller read
     if predicted_folder is _UNSET and predicted_confidence is _UNSET:
         prediction = None  # the active classifier's, read under the row lock
     else:

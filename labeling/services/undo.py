@@ -10,7 +10,7 @@ from labeling.selectors.events import label_event_latest_standing, label_events_
 from labeling.services.errors import ConflictError, NotFoundError
 from labeling.services.moves import MoveResult
 from labeling.services.paths import UnsafePath, path_resolve
-from labeling.services.sorting import video_sort
+from labeling.services.sorting import video_pending_settle, video_sort
 from mlpipeline.hashing import FULL_PREFIX, SAMPLED_PREFIX, content_hash
 
 UNDO_FULL_HASH_MAX_BYTES = 16 * 1024 * 1024
@@ -23,6 +23,8 @@ def label_event_undo(*, user: Any, event: LabelEvent | None = None) -> MoveResul
     was moved again since, or its file changed on disk.
     """
     event = _undoable_event(user=user, event=event)
+    if video_pending_settle(video=event.video):
+        _settled_refresh(event=event)
     _undo_check(event=event)
     result = video_sort(
         video=event.video,
@@ -38,6 +40,18 @@ def label_event_undo(*, user: Any, event: LabelEvent | None = None) -> MoveResul
     if not result.moved:
         raise ConflictError("this sort was already undone", code="undo_refused")
     return result
+
+
+def _settled_refresh(*, event: LabelEvent) -> None:
+    """Re-read ``event`` and its video after an open move of it was settled."""
+    event.refresh_from_db()
+    event.video.refresh_from_db()
+    if event.undone_by_id is not None:
+        # The move just finished was this very undo, interrupted earlier: not twice.
+        raise ConflictError(
+            "this sort was already undone (an interrupted undo was just completed)",
+            code="undo_refused",
+        )
 
 
 def _undoable_event(*, user: Any, event: LabelEvent | None) -> LabelEvent:
