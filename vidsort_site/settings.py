@@ -256,12 +256,15 @@ if _broker_scheme not in {"filesystem", "redis", "rediss", "amqp", "memory"}:
     )
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if _broker_scheme == "filesystem":
-    for sub in ("queue", "processed"):
+    # control: the exchange tables (pidbox, events); kombu's default is ./control, the
+    # current folder, and kombu creates only its last level.
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
