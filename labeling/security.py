@@ -13,6 +13,10 @@ and the refusal cannot be dropped from the settings unnoticed.
 
 The window is fixed (it starts at the first failure): after VIDSORT_LOGIN_WINDOW_SECONDS
 the count expires and the user may try again.
+
+When the cache cannot be reached (Redis down) the throttle fails open: logins are checked
+as usual and nothing is counted, with a warning in the log, so an outage of the broker
+never locks everyone out nor turns the login page into a 500.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core import checks
 from django.core.cache import BaseCache, caches
 from django.http import HttpRequest, HttpResponse
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +57,33 @@ def _key(ip: str, username: str) -> str:
     return f"login-failures:{digest}"
 
 
+# What the cache backends raise when their store is away: Redis down, the data folder
+# unreadable.
+CACHE_ERRORS = (RedisError, OSError)
+
+
+def _cache_unavailable(exc: Exception) -> None:
+    logger.warning("login throttle cache unavailable, not counting failures: %s", exc)
+
+
 def login_failures(*, ip: str, username: str) -> int:
-    return int(_cache().get(_key(ip, username), 0))
+    try:
+        return int(_cache().get(_key(ip, username), 0))
+    except CACHE_ERRORS as exc:
+        _cache_unavailable(exc)
+        return 0
 
 
 def login_failure_record(*, ip: str, username: str) -> int:
+    try:
+        return _failure_count_increment(_key(ip, username))
+    except CACHE_ERRORS as exc:
+        _cache_unavailable(exc)
+        return 0
+
+
+def _failure_count_increment(key: str) -> int:
     cache = _cache()
-    key = _key(ip, username)
     # add() is atomic: two failures at once both count, and the window starts once.
     cache.add(key, 0, timeout=settings.VIDSORT_LOGIN_WINDOW_SECONDS)
     try:
@@ -69,7 +94,10 @@ def login_failure_record(*, ip: str, username: str) -> int:
 
 
 def login_failures_clear(*, ip: str, username: str) -> None:
-    _cache().delete(_key(ip, username))
+    try:
+        _cache().delete(_key(ip, username))
+    except CACHE_ERRORS as exc:
+        _cache_unavailable(exc)
 
 
 def _username(credentials: dict[str, Any] | None, request: HttpRequest | None) -> str:

@@ -57,3 +57,10 @@ class IncompleteError(ServiceError):
 
     code = "incomplete"
     http_status = 503
+
+
+class BrokerUnavailableError(ServiceError):
+    """The task queue (Redis) could not be reached; the job it was for is marked failed."""
+
+    code = "broker_unavailable"
+    http_status = 503
