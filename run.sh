@@ -27,9 +27,27 @@ $PY manage.py collectstatic --noinput -v0
 $PY manage.py vidsort_admin
 $PY manage.py vidsort_scan
 
-.venv/bin/celery -A vidsort_site worker -Q default,gpu,text --concurrency 1 -B -E \
-  --schedule "$VIDSORT_DATA_DIR/celerybeat-schedule" --without-mingle --without-gossip \
-  --loglevel INFO --logfile "$VIDSORT_DATA_DIR/logs/worker.log" &
+# The worker (and beat, -B) is started again whenever it exits with an error, e.g. a
+# broker outage it could not ride out; jobs it was running fail or are marked lost and
+# say why. A clean exit (Ctrl+C) ends it.
+supervise_worker() {
+  local child status
+  trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' INT TERM
+  while true; do
+    .venv/bin/celery -A vidsort_site worker -Q default,gpu,text --concurrency 1 -B -E \
+      --schedule "$VIDSORT_DATA_DIR/celerybeat-schedule" --without-mingle --without-gossip \
+      --loglevel INFO --logfile "$VIDSORT_DATA_DIR/logs/worker.log" &
+    child=$!
+    status=0
+    wait "$child" || status=$?
+    [ "$status" -eq 0 ] && break
+    echo "$(date '+%F %T') run.sh: worker exited with status $status; starting it again in 5 s" \
+      >>"$VIDSORT_DATA_DIR/logs/worker.log"
+    sleep 5 &
+    wait $! || true
+  done
+}
+supervise_worker &
 WORKER_PID=$!
 trap 'kill $WORKER_PID 2>/dev/null; wait $WORKER_PID 2>/dev/null' EXIT INT TERM
 
