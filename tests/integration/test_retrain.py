@@ -274,7 +274,9 @@ def run_stages(job_id: int, *, through: str) -> None:
 
     for step in stages.retrain_stage_scan(job_id=job_id):
         if step.task == stages.TASK_EXTRACT_CHUNK:
-            stages.retrain_stage_extract_chunk(**step.kwargs)
+            for after in stages.retrain_stage_extract_chunk(**step.kwargs):
+                if after.task == stages.TASK_TEXT_CHUNK:  # the text stage, when it is on
+                    stages.retrain_stage_text_chunk(**after.kwargs)
     stages.retrain_stage_train(job_id=job_id)
     if through == "predict":
         stages.retrain_stage_predict(job_id=job_id)
