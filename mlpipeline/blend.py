@@ -229,7 +229,10 @@ def summarise(
     order = np.argsort(-probs, axis=1, kind="stable")[:, : max(1, min(top_k, len(classes)))]
     summaries: list[PredictionSummary] = []
     for row in range(len(probs)):
-        top = [(classes[j], float(probs[row, j])) for j in order[row]]
+        # A folder at exactly 0 is one no model knows (e.g. unknown to the trained model,
+        # with no zero-shot for this row): not a candidate, so not listed after the first.
+        top = [(classes[j], float(probs[row, j])) for j in order[row] if probs[row, j] > 0]
+        top = top or [(classes[order[row][0]], float(probs[row, order[row][0]]))]
         summaries.append(
             PredictionSummary(
                 top=top,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlpipeline.blend import predict_blended
+from mlpipeline.blend import predict_blended, summarise
 from mlpipeline.classifier import TrainedClassifier, train_classifier
 from mlpipeline.textfeatures import TextFeatureConfig, TextFeaturizer, video_document
 from mlpipeline.zeroshot import (
@@ -92,3 +92,21 @@ def test_blend_with_visual_zero_shot_multiplies_and_leaves_textless_rows_alone()
     # One text row serves all of a video's frames.
     frames = predict_blended(X=X, text_zero_shot=_text_model(), text=T[:1], **kwargs)
     np.testing.assert_allclose(frames.probs, np.repeat(with_text.probs[:1], 2, axis=0))
+
+
+def test_a_video_without_text_lists_only_folders_a_model_knows() -> None:
+    rng = np.random.default_rng(2)
+    trained = _trained(rng)
+    X = rng.normal(size=(1, 8)).astype(np.float32)
+    blended = predict_blended(
+        X=X,
+        classes=[1, 2, 3],
+        label_counts={1: 6, 2: 6},
+        trained=trained,
+        zero_shot=None,
+        text_zero_shot=_text_model(),
+        text=FEATURIZE(["goal", ""])[1:],
+    )
+    [summary] = summarise(blended.probs, blended.classes, source=blended.source_at(0))
+    assert [folder for folder, _ in summary.top] in ([1, 2], [2, 1])
+    assert summary.source == "trained"
