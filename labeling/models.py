@@ -217,6 +217,11 @@ class Job(models.Model):
         null=True, blank=True, help_text="When the current stage began (for its ETA)."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Deliveries of the current stage's task; a stage whose task keeps dying "
+        "(a worker killed by a file) fails the job instead of looping.",
+    )
     error = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     model_id = models.CharField(max_length=200, blank=True)

@@ -25,6 +25,27 @@ class JobStopped(Exception):
     """The job is no longer running (cancelled, lost or failed elsewhere): stop quietly."""
 
 
+# A task is delivered again when its worker dies (acks late, reject on worker lost). A
+# file that kills the worker would loop forever, each delivery refreshing the heartbeat;
+# after this many starts of one stage the job fails instead.
+MAX_STAGE_ATTEMPTS = 3
+STAGE_ATTEMPTS_ERROR = (
+    f"its worker died {MAX_STAGE_ATTEMPTS} times running this stage (see the worker log); "
+    "start it again once the cause is fixed"
+)
+
+
+def job_attempt_begin(*, job_id: int, stage: str) -> int:
+    """Count a start of the running job's ``stage`` task; returns the count so far."""
+    Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage=stage).update(
+        attempts=F("attempts") + 1
+    )
+    attempts = Job.objects.filter(pk=job_id).values_list("attempts", flat=True).first() or 0
+    if attempts > 1:
+        logger.warning("job %s: %s started again (attempt %d)", job_id, stage, attempts)
+    return attempts
+
+
 def job_create(*, library: Library, kind: str, requested_by: Any = None) -> tuple[Job, bool]:
     """Create a queued job, or return the active one of that kind (created=False).
 
@@ -134,8 +155,15 @@ def library_scan_periodic() -> str:
 
 def _scan_job_run(job: Job, library: Library) -> None:
     job_start(job=job, stage=Job.Stage.SCAN)
+    attempts = job_attempt_begin(job_id=job.pk, stage=Job.Stage.SCAN)
+    if attempts > MAX_STAGE_ATTEMPTS:
+        job_fail(job=job, error=STAGE_ATTEMPTS_ERROR)
+        return
     try:
-        report = library_scan(library=library, progress=job_progress_writer(job.pk))
+        # After a start whose worker died, each file is probed in a child process.
+        report = library_scan(
+            library=library, progress=job_progress_writer(job.pk), isolated=attempts > 1
+        )
     except JobStopped:
         logger.info("scan job %s was stopped", job.pk)
         return

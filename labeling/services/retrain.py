@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from labeling.models import Classifier, Job, Library, Prediction
@@ -40,7 +40,10 @@ from labeling.services.extraction import (
     videos_needing_embeddings,
 )
 from labeling.services.jobs import (
+    MAX_STAGE_ATTEMPTS,
+    STAGE_ATTEMPTS_ERROR,
     JobStopped,
+    job_attempt_begin,
     job_create,
     job_fail,
     job_progress_writer,
@@ -154,17 +157,34 @@ def _claim(job_id: int, *, from_stages: tuple[str, ...], stage: str) -> bool:
             heartbeat_at=now,
             progress_done=0,
             progress_total=0,
+            attempts=0,
         )
         if stage == Job.Stage.SCAN
         else 0
     )
     if queued:
         return True
+    # Claiming the stage the job is already in is a redelivery: its starts keep counting.
+    attempts = F("attempts") if stage in from_stages else 0
     return bool(
         Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage__in=from_stages).update(
-            stage=stage, stage_started_at=now, heartbeat_at=now, progress_done=0, progress_total=0
+            stage=stage,
+            stage_started_at=now,
+            heartbeat_at=now,
+            progress_done=0,
+            progress_total=0,
+            attempts=attempts,
         )
     )
+
+
+def _attempt_begin(job_id: int, stage: str) -> int:
+    """Count a start of ``stage``'s task; the job fails once its task keeps dying."""
+    attempts = job_attempt_begin(job_id=job_id, stage=stage)
+    if attempts > MAX_STAGE_ATTEMPTS:
+        retrain_fail(job_id=job_id, error=STAGE_ATTEMPTS_ERROR)
+        raise JobStopped(f"job {job_id}: {stage} gave up after {MAX_STAGE_ATTEMPTS} attempts")
+    return attempts
 
 
 def _running(job_id: int) -> Job:
@@ -202,9 +222,14 @@ def retrain_stage_scan(*, job_id: int) -> list[NextStep]:
     """Scan, then extract in chunks (straight to train when nothing is new)."""
     if not _claim(job_id, from_stages=(Job.Stage.SCAN,), stage=Job.Stage.SCAN):
         raise JobStopped(f"job {job_id} cannot start scanning")
+    # A second start means the first one's worker died: probe each file in a child
+    # process, so a file that crashes the decoder is marked unreadable with its reason.
+    isolated = _attempt_begin(job_id, Job.Stage.SCAN) > 1
     job = _running(job_id)
     with job_heartbeat(job_id):
-        report = library_scan(library=job.library, progress=job_progress_writer(job_id))
+        report = library_scan(
+            library=job.library, progress=job_progress_writer(job_id), isolated=isolated
+        )
         # Only the id is needed here: the scan stage runs on the default (CPU) queue and
         # must not load the model; the extract chunks on the gpu queue do that.
         model_id = model_id_current()
@@ -216,6 +241,7 @@ def retrain_stage_scan(*, job_id: int) -> list[NextStep]:
     now = timezone.now()
     metrics = {
         "scan": report.summary(),
+        "scan_warnings": report.warnings[:50],
         "extract_total": len(ids),
         "extract_max_video_id": max(ids, default=0),
     }
@@ -225,6 +251,7 @@ def retrain_stage_scan(*, job_id: int) -> list[NextStep]:
         progress_done=0,
         progress_total=len(ids),
         heartbeat_at=now,
+        attempts=0,
         model_id=model_id,
         metrics=metrics,
     ):
@@ -315,6 +342,7 @@ def retrain_stage_train(*, job_id: int) -> list[NextStep]:
     job = _running(job_id)
     if job.stage != Job.Stage.TRAIN:
         raise JobStopped(f"job {job_id} is at {job.stage}, not train")
+    _attempt_begin(job_id, Job.Stage.TRAIN)
     with job_heartbeat(job_id):
         report = classifier_train(library=job.library, encoder=encoder_get())
     with transaction.atomic():
@@ -329,8 +357,16 @@ def retrain_stage_train(*, job_id: int) -> list[NextStep]:
             locked.metrics = locked.metrics | {"train": report.metrics}
             locked.stage = Job.Stage.PREDICT
             locked.stage_started_at = locked.heartbeat_at = timezone.now()
+            locked.attempts = 0
             locked.save(
-                update_fields=["classifier", "metrics", "stage", "stage_started_at", "heartbeat_at"]
+                update_fields=[
+                    "classifier",
+                    "metrics",
+                    "stage",
+                    "stage_started_at",
+                    "heartbeat_at",
+                    "attempts",
+                ]
             )
     if stopped:
         raise JobStopped(f"job {job_id} stopped during training")
@@ -342,6 +378,7 @@ def retrain_stage_predict(*, job_id: int) -> list[NextStep]:
     job = _running(job_id)
     if job.stage != Job.Stage.PREDICT or job.classifier is None:
         raise JobStopped(f"job {job_id} is at {job.stage}, not predict")
+    _attempt_begin(job_id, Job.Stage.PREDICT)
     classifier = job.classifier
     with job_heartbeat(job_id):
         count = predictions_compute(

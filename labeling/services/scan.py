@@ -6,7 +6,12 @@ Rules (documented in the README):
   labelled ``soccer``) so nothing a person already sorted is ignored;
 - hidden files and folders (leading dot) and non-video extensions are ignored; symlinks
   that resolve outside the root are ignored with a warning; symlinked folders are not
-  followed (a link loop cannot hang a scan, a file cannot be counted twice);
+  followed (a link loop cannot hang a scan, a file cannot be counted twice); a symlinked
+  file inside the root is skipped with a warning (the file it points to is scanned
+  itself, so a link never becomes a second row);
+- a file or folder whose name is not valid UTF-8 is skipped with a warning that names it
+  escaped: the database and URLs cannot hold such a name (rename it to sort it);
+- a folder named like a video (``dir.mp4/``) is a folder, so a category like any other;
 - a file whose size and modification time are unchanged since the last scan is not
   re-read, so a re-scan of an unchanged library only stats files;
 - a file that appears at a new path with the hash of a row whose path has vanished is
@@ -35,7 +40,7 @@ from labeling.models import Folder, LabelEvent, Library, MoveIntent, Video
 from labeling.selectors.folders import folders_by_name
 from labeling.selectors.videos import move_paths_in_flight, videos_by_path
 from mlpipeline.hashing import content_hash
-from mlpipeline.probe import UnreadableVideo, VideoInfo, probe_video
+from mlpipeline.probe import UnreadableVideo, VideoInfo, probe_video, probe_video_isolated
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +129,9 @@ class _Walk:
             if entry.name.startswith("."):
                 continue
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if not _utf8_name(entry.name):
+                self.warnings.append(f"ignored name that is not valid UTF-8: {_escaped(rel)}")
+                continue
             try:
                 self._entry(entry, rel, folder_name)
             except OSError as exc:
@@ -139,19 +147,33 @@ class _Walk:
             self.visit(entry.path, rel, folder_name or entry.name)
         elif is_link and os.path.isdir(entry.path):
             self.warnings.append(f"ignored symlinked folder: {rel}")
+        elif is_link and is_video_name(entry.name):
+            self.warnings.append(f"ignored symlink (its target is scanned itself): {rel}")
         elif is_video_name(entry.name) and entry.is_file():
             stat = entry.stat()
             self.files.append(DiskFile(rel, folder_name, stat.st_size, stat.st_mtime_ns))
 
 
-def _probe_one(root: Path, disk: DiskFile, hash_mode: str) -> ProbeResult:
+def _utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, held by Python as surrogate escapes
+        return False
+    return True
+
+
+def _escaped(name: str) -> str:
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _probe_one(root: Path, disk: DiskFile, hash_mode: str, isolated: bool) -> ProbeResult:
     path = root / disk.rel_path
     try:
         digest = content_hash(path, mode=hash_mode)
     except OSError as exc:
         return ProbeResult(disk, "", None, f"cannot read file: {exc.strerror}")
     try:
-        info = probe_video(path)
+        info = probe_video_isolated(path) if isolated else probe_video(path)
     except UnreadableVideo as exc:
         return ProbeResult(disk, digest, None, str(exc))
     except OSError as exc:
@@ -240,7 +262,10 @@ def library_scan(
     library: Library,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    isolated: bool = False,
 ) -> ScanReport:
+    """Scan the library; ``isolated`` probes each file in a child process (slower), so a
+    file that crashes the decoder is marked unreadable instead of killing the caller."""
     started = time.perf_counter()
     root = Path(library.root)
     if not root.is_dir():
@@ -257,7 +282,9 @@ def library_scan(
     known = videos_by_path(library=library, skip=busy)
     to_probe = [d for d in disk_files if not _unchanged(known.get(d.rel_path), d)]
     report.unchanged = len(disk_files) - len(to_probe)
-    results = _probe_all(root, to_probe, report=report, progress=progress, workers=workers)
+    results = _probe_all(
+        root, to_probe, report=report, progress=progress, workers=workers, isolated=isolated
+    )
     with transaction.atomic():
         # Lock the library row: two scans (a command and a task) write one at a time.
         Library.objects.select_for_update().filter(pk=library.pk).first()
@@ -287,6 +314,7 @@ def _probe_all(
     report: ScanReport,
     progress: ProgressCallback | None,
     workers: int | None,
+    isolated: bool = False,
 ) -> list[ProbeResult]:
     done = report.unchanged
     _report_progress(progress, done, report.total)
@@ -294,7 +322,7 @@ def _probe_all(
     hash_mode = getattr(settings, "VIDSORT_HASH", "sampled")
     with ThreadPoolExecutor(max_workers=workers or settings.VIDSORT_SCAN_WORKERS) as pool:
         # Hashing and decoding release the GIL, so threads keep every core busy.
-        for result in pool.map(lambda d: _probe_one(root, d, hash_mode), to_probe):
+        for result in pool.map(lambda d: _probe_one(root, d, hash_mode, isolated), to_probe):
             results.append(result)
             done += 1
             _report_progress(progress, done, report.total)
