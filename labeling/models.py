@@ -186,6 +186,8 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         RETRAIN = "retrain", "retrain"
         SCAN = "scan", "scan"
+        # Predictions an activated older classifier version lacks (labeling.services.backfill).
+        PREDICT = "predict", "predict"
 
     class State(models.TextChoices):
         QUEUED = "queued", "queued"

@@ -14,8 +14,10 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from labeling.services import retrain
+from labeling.services.backfill import predictions_backfill
 from labeling.services.dispatch import NextStep, steps_enqueue
 from labeling.services.jobs import JobStopped, library_scan_job, library_scan_periodic
+from labeling.services.learning import TASK_PREDICTIONS_BACKFILL
 from labeling.services.reconcile import moves_reconcile_by_id
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,11 @@ def retrain_train_task(job_id: int) -> None:
 @shared_task(name=retrain.TASK_PREDICT, **RETRAIN_STAGE_OPTIONS)
 def predictions_compute_task(job_id: int) -> None:
     _stage_run(retrain.retrain_stage_predict, job_id=job_id)
+
+
+@shared_task(name=TASK_PREDICTIONS_BACKFILL, **RETRAIN_STAGE_OPTIONS)
+def predictions_backfill_task(job_id: int) -> None:
+    _stage_run(predictions_backfill, job_id=job_id)
 
 
 @shared_task(name="labeling.tasks.jobs_mark_lost", soft_time_limit=60, time_limit=90)

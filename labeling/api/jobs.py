@@ -20,7 +20,11 @@ from labeling.selectors.jobs import (
     jobs_recent,
     retrain_status,
 )
-from labeling.services.learning import ActivationRefused, classifier_rollback, zero_shot_status
+from labeling.services.learning import (
+    ActivationRefused,
+    classifier_rollback_report,
+    zero_shot_status,
+)
 from labeling.services.library import library_current
 from labeling.services.retrain import job_cancel, jobs_mark_lost, retrain_request
 
@@ -162,17 +166,34 @@ class ClassifierListView(APIView):
         return Response(ClassifierListSerializer({"classifiers": classifiers}).data)
 
 
+# The activated version, and what its rollback left to predict (schema of the answer).
+class ClassifierActivatedSerializer(ClassifierSerializer):
+    unpredicted = serializers.IntegerField(
+        help_text="Unsorted videos this version had no prediction for (added after it was "
+        "trained); the predict job fills them in."
+    )
+    job = serializers.IntegerField(
+        allow_null=True, help_text="The predict job (see /api/jobs/<id>); null: none needed."
+    )
+
+    class Meta(ClassifierSerializer.Meta):
+        fields = [*ClassifierSerializer.Meta.fields, "unpredicted", "job"]
+
+
 class ClassifierActivateView(APIView):
-    @extend_schema(request=None, responses={200: ClassifierSerializer})
+    @extend_schema(request=None, responses={200: ClassifierActivatedSerializer})
     def post(self, request: Request, classifier_id: int) -> Response:
         classifier = get_object_or_404(
             classifiers_newest_first(library=library_current()), pk=classifier_id
         )
         try:
-            classifier = classifier_rollback(classifier=classifier)
+            rollback = classifier_rollback_report(classifier=classifier)
         except ActivationRefused as exc:
             raise Conflict(str(exc)) from exc
-        return Response(ClassifierSerializer(classifier).data)
+        answer = dict(ClassifierSerializer(rollback.classifier).data)
+        answer["unpredicted"] = rollback.unpredicted
+        answer["job"] = rollback.job.pk if rollback.job else None
+        return Response(answer)
 
 
 urlpatterns = [

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet
 
-from labeling.models import Embedding, Library, TextEmbedding, Video
+from labeling.models import Embedding, Library, Prediction, TextEmbedding, Video
 from mlpipeline.embeddings import unpack_vector
 
 PREDICT_BATCH = 2000
@@ -17,6 +17,16 @@ def _current_embeddings(*, library: Library, model_id: str) -> QuerySet[Embeddin
     """Embeddings of the files' current content (a changed file awaits re-extraction)."""
     return Embedding.objects.filter(
         video__library=library, model_id=model_id, content_hash=F("video__content_hash")
+    )
+
+
+def unpredicted_embeddings(*, library: Library, model_id: str, version: int) -> QuerySet[Embedding]:
+    """Current embeddings of playable unsorted videos with no prediction of ``version``."""
+    predicted = Prediction.objects.filter(video_id=OuterRef("video_id"), classifier_version=version)
+    return (
+        _current_embeddings(library=library, model_id=model_id)
+        .filter(video__folder__isnull=True, video__status=Video.Status.OK)
+        .filter(~Exists(predicted))
     )
 
 

@@ -34,12 +34,20 @@ from labeling.selectors.classifiers import (
     classifier_has_predictions,
     classifier_versions_newest,
 )
-from labeling.selectors.embeddings import labelled_embeddings, text_vectors, unsorted_embeddings
+from labeling.selectors.embeddings import (
+    PREDICT_BATCH,
+    labelled_embeddings,
+    text_vectors,
+    unpredicted_embeddings,
+    unsorted_embeddings,
+)
 from labeling.selectors.folders import folder_names, folders_by_id
 from labeling.selectors.folders import label_counts as folder_label_counts
 from labeling.selectors.stats import library_counts
 from labeling.selectors.text import library_has_text, text_documents_for_videos
 from labeling.selectors.videos import videos_unsorted_exist
+from labeling.services.dispatch import task_enqueue
+from labeling.services.jobs import job_create
 from mlpipeline.blend import BlendedPredictions, PredictionSummary, predict_blended, summarise
 from mlpipeline.embeddings import pack_vector, unpack_vector
 from mlpipeline.segments import segments_per_folder
@@ -357,6 +365,43 @@ def predictions_compute(
     return len(rows)
 
 
+def predictions_backfill_compute(
+    *,
+    classifier: Classifier,
+    encoder: Encoder | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Predict the unsorted videos this version has no prediction for (added after it
+    was trained); its other predictions stay. Activates nothing."""
+    library = classifier.library
+    todo = (
+        unpredicted_embeddings(
+            library=library, model_id=classifier.model_id, version=classifier.version
+        )
+        .select_related("video")
+        .order_by("video_id")
+    )
+    total = todo.count()
+    if not total:
+        return 0
+    predictor = _predictor_for(classifier=classifier, encoder=encoder)
+    rows: list[Prediction] = []
+    chunk: list[tuple[Video, Embedding]] = []
+    for embedding in todo.iterator(chunk_size=PREDICT_BATCH):
+        chunk.append((embedding.video, embedding))
+        if len(chunk) == PREDICT_BATCH:
+            rows += predictor.rows(chunk)
+            chunk = []
+            if progress is not None:
+                progress(len(rows), total)
+    rows += predictor.rows(chunk) if chunk else []
+    with transaction.atomic():
+        Library.objects.select_for_update().get(pk=library.pk)
+        # A redelivered task, or a retrain predicting meanwhile: rows already there stay.
+        Prediction.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
 def _predictor_for(*, classifier: Classifier, encoder: Encoder | None) -> _Predictor:
     library = classifier.library
     trained = classifier_load(classifier)
@@ -512,6 +557,20 @@ class ActivationRefused(Exception):
     """A classifier version cannot be activated now; the message is for the user."""
 
 
+# The predict job's task (labeling/tasks.py; labeling.services.backfill runs it).
+TASK_PREDICTIONS_BACKFILL = "labeling.tasks.predictions_backfill_task"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rollback:
+    """An activated version, how many unsorted videos it had no prediction for (added
+    after it was trained), and the predict job that fills them in (None: nothing to do)."""
+
+    classifier: Classifier
+    unpredicted: int = 0
+    job: Job | None = None
+
+
 def classifier_rollback(*, classifier: Classifier) -> Classifier:
     """Activate a stored version on a user's request (admin action or API): the rules.
 
@@ -519,8 +578,14 @@ def classifier_rollback(*, classifier: Classifier) -> Classifier:
     (it activates its own version when it finishes, and a cancel would delete it), or
     when the version has no predictions while unsorted videos wait for one (never
     predicted, or its predictions were pruned): activating it would empty the player's
-    predictions. Activating the active version is a no-op.
+    predictions. Activating the active version is a no-op. Videos the version never
+    predicted are predicted by a job (``classifier_rollback_report`` says which).
     """
+    return classifier_rollback_report(classifier=classifier).classifier
+
+
+def classifier_rollback_report(*, classifier: Classifier) -> Rollback:
+    """``classifier_rollback``, answering what is left unpredicted and the job queued."""
     with transaction.atomic():
         # Lock the library's active jobs: a retrain cannot link or activate a version
         # between this check and the activation.
@@ -530,13 +595,30 @@ def classifier_rollback(*, classifier: Classifier) -> Classifier:
             )
         )
         classifier = Classifier.objects.select_for_update().get(pk=classifier.pk)
-        if classifier.is_active:
-            return classifier
-        for job in active_jobs:
-            _refuse_if_job_owns(classifier=classifier, job=job)
-        _refuse_if_no_predictions(classifier=classifier)
-        classifier_activate(classifier=classifier)
-    return classifier
+        if not classifier.is_active:
+            for job in active_jobs:
+                if job.kind != Job.Kind.PREDICT:  # a predict job writes no version
+                    _refuse_if_job_owns(classifier=classifier, job=job)
+            _refuse_if_no_predictions(classifier=classifier)
+            classifier_activate(classifier=classifier)
+        return _backfill_queue(classifier=classifier)
+
+
+def _backfill_queue(*, classifier: Classifier) -> Rollback:
+    """Queue the predict job when the active ``classifier`` misses unsorted videos.
+
+    The job predicts with whichever version is active when it runs: a second rollback
+    while one is queued needs no job of its own.
+    """
+    unpredicted = unpredicted_embeddings(
+        library=classifier.library, model_id=classifier.model_id, version=classifier.version
+    ).count()
+    if not unpredicted:
+        return Rollback(classifier=classifier)
+    job, created = job_create(library=classifier.library, kind=Job.Kind.PREDICT)
+    if created:
+        task_enqueue(task=TASK_PREDICTIONS_BACKFILL, kwargs={"job_id": job.pk})
+    return Rollback(classifier=classifier, unpredicted=unpredicted, job=job)
 
 
 def _refuse_if_job_owns(*, classifier: Classifier, job: Job) -> None:

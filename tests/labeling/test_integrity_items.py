@@ -46,6 +46,53 @@ def test_undo_restores_the_name_a_clash_changed(api, clash, library_dir):
     assert (library_dir / "a.mp4").read_bytes() == b"a newcomer"
 
 
+def test_rollback_predicts_the_videos_the_activated_version_never_saw(
+    api, embedded_library, django_capture_on_commit_callbacks
+):
+    from labeling.services.extraction import encoder_get
+    from labeling.services.learning import classifier_train, predictions_compute
+
+    library = embedded_library
+    encoder = encoder_get()
+    v1 = classifier_train(library=library, encoder=encoder).classifier
+    predictions_compute(classifier=v1, encoder=encoder)
+    # Videos added after v1: v1 never predicted them, the next retrain's version did.
+    newer = list(
+        Prediction.objects.filter(classifier_version=v1.version).values_list("video", flat=True)
+    )[:5]
+    Prediction.objects.filter(classifier_version=v1.version, video__in=newer).delete()
+    v2 = classifier_train(library=library, encoder=encoder).classifier
+    predictions_compute(classifier=v2, encoder=encoder)
+    with django_capture_on_commit_callbacks() as queued:
+        response = api.post(f"/api/classifiers/{v1.pk}/activate")
+    assert response.status_code == 200, response.json()
+    assert len(queued) == 1  # the predict job's task, sent once the activation commits
+    body = response.json()
+    assert body["is_active"] is True and body["unpredicted"] == 5 and body["job"]
+    job = Job.objects.get(pk=body["job"])
+    assert (job.kind, job.state) == ("predict", "queued")
+    from celery import current_app
+
+    from labeling import tasks
+    from labeling.services.backfill import predictions_backfill
+    from labeling.services.learning import TASK_PREDICTIONS_BACKFILL
+
+    assert tasks.predictions_backfill_task.name == TASK_PREDICTIONS_BACKFILL
+    assert TASK_PREDICTIONS_BACKFILL in current_app.tasks
+    predictions_backfill(job_id=job.pk)  # what the worker's task runs
+    job.refresh_from_db()
+    assert job.state == "succeeded", job.error
+    assert job.metrics["predictions"] == 5 and job.metrics["classifier_version"] == v1.version
+    assert Classifier.objects.get(is_active=True) == v1
+    unsorted = Video.objects.filter(library=library, folder=None, status="ok")
+    predicted = Prediction.objects.filter(classifier_version=v1.version, video__in=unsorted)
+    assert predicted.count() == unsorted.count()
+    # Nothing left to predict: no job.
+    api.post(f"/api/classifiers/{v2.pk}/activate")
+    body = api.post(f"/api/classifiers/{v1.pk}/activate").json()
+    assert body["unpredicted"] == 0 and body["job"] is None
+
+
 def test_deleting_a_folder_that_holds_other_files_is_refused(api, clash, library_dir):
     dogs = Folder.objects.get(name="dogs")
     (library_dir / "dogs/notes.txt").write_text("my notes")
@@ -71,9 +118,7 @@ def test_sort_by_filename_prefers_the_one_loose_video(api, clash, library_dir):
     assert response.status_code == 409 and response.json()["error"] == "ambiguous"
 
 
-def test_taking_a_key_names_the_folder_that_lost_it_and_new_folders_get_a_free_key(
-    api, clash
-):
+def test_taking_a_key_names_the_folder_that_lost_it_and_new_folders_get_a_free_key(api, clash):
     cats, dogs = Folder.objects.get(name="cats"), Folder.objects.get(name="dogs")
     Folder.objects.filter(pk=cats.pk).update(key=1)
     response = api.patch(f"/api/folders/{dogs.pk}", {"key": 1}, format="json")
