@@ -17,13 +17,13 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from labeling.models import Folder
 from labeling.selectors import (
     QUEUE_ORDERS,
     folders_with_counts,
     library_counts,
     queue_order_for_user,
 )
+from labeling.selectors.folders import folder_in_library
 from labeling.services.library import library_current
 
 # Shown in the queue-order selector; the keys are the API's `order` values.
@@ -99,7 +99,7 @@ def gallery(request: HttpRequest, folder: str) -> HttpResponse:
     if folder == "unsorted":
         name, folder_id = "Unsorted", "unsorted"
     elif folder.isdigit():
-        record = Folder.objects.filter(library=library, pk=int(folder)).first()
+        record = folder_in_library(library=library, folder_id=int(folder))
         if record is None:
             raise Http404("No such folder.")
         name, folder_id = record.name, str(record.pk)

@@ -31,8 +31,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from labeling.middleware import url_without_credentials
-from labeling.models import Video
 from labeling.ranges import ByteRange, RangeNotSatisfiable, parse_range_header
+from labeling.selectors.videos import video_with_library
 from labeling.services.paths import UnsafePath, path_resolve_real
 
 CHUNK_SIZE = 256 * 1024
@@ -153,7 +153,7 @@ def video_stream(request: HttpRequest, video_id: int) -> HttpResponseBase:
     refusal = _authorise(request)
     if refusal is not None:
         return refusal
-    video = Video.objects.select_related("library").filter(pk=video_id).first()
+    video = video_with_library(video_id=video_id)
     if video is None:
         return _not_found("No such video.")
     try:

@@ -43,3 +43,7 @@ def label_counts(*, library: Library) -> dict[int | str, int]:
 
 def folders_by_name(*, library: Library) -> dict[str, Folder]:
     return {f.name: f for f in Folder.objects.filter(library=library)}
+
+
+def folder_in_library(*, library: Library, folder_id: int) -> Folder | None:
+    return Folder.objects.filter(library=library, pk=folder_id).first()

@@ -208,3 +208,7 @@ def move_paths_in_flight(*, library: Library) -> set[str]:
 def videos_unsorted_exist(*, library: Library | int) -> bool:
     """Whether any playable video waits for a folder."""
     return Video.objects.filter(library=library, **QUEUE_FILTERS).exists()
+
+
+def video_with_library(*, video_id: int) -> Video | None:
+    return Video.objects.select_related("library").filter(pk=video_id).first()

@@ -4,10 +4,10 @@ import os
 import secrets
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
 from labeling.selectors.users import user_exists
+from labeling.services.users import user_admin_create
 
 
 class Command(BaseCommand):
@@ -20,12 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--username", default=os.environ.get("VIDSORT_ADMIN_USER", "admin"))
 
     def handle(self, *args: Any, username: str, **opts: Any) -> None:
-        User = get_user_model()
         if user_exists(username=username):
             self.stdout.write(f"admin user {username!r} exists; password unchanged")
             return
         password = os.environ.get("VIDSORT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        User.objects.create_superuser(username=username, email="", password=password)
+        user_admin_create(username=username, password=password)
         if os.environ.get("VIDSORT_ADMIN_PASSWORD"):
             self.stdout.write(
                 f"created admin user {username!r} (password from VIDSORT_ADMIN_PASSWORD)"

@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from labeling.selectors.users import user_by_username
+from labeling.services.users import user_token_get_or_create, user_token_revoke
 
 
 class Command(BaseCommand):
@@ -38,16 +37,11 @@ class Command(BaseCommand):
             )
         if not user.is_active:
             raise CommandError(f"user {username!r} is inactive; a token would not authenticate")
-        with transaction.atomic():
-            if revoke:
-                deleted, _ = Token.objects.filter(user=user).delete()
-                self.stderr.write(
-                    f"token of {username} {'revoked' if deleted else 'did not exist'}"
-                )
-                return
-            if rotate:
-                Token.objects.filter(user=user).delete()
-            token, created = Token.objects.get_or_create(user=user)
+        if revoke:
+            deleted = user_token_revoke(user=user)
+            self.stderr.write(f"token of {username} {'revoked' if deleted else 'did not exist'}")
+            return
+        token, created = user_token_get_or_create(user=user, rotate=rotate)
         if created:
             self.stderr.write(f"new token for {username}")
         self.stdout.write(token.key)
