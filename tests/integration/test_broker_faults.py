@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
@@ -97,9 +98,13 @@ def app_on_private_redis(private_redis: RedisServer, settings, monkeypatch) -> I
 
 
 def _broker_connections_drop(app) -> None:
-    """Forget pooled connections and producers: the next send connects to the new URL."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Forget pooled connections and producers: the next send connects to the new URL.
+
+    The app's pool lives in kombu's process-wide registry, keyed by the connection: closing
+    it alone would leave a closed pool there for the next test on the same URL to fetch
+    ("Acquire on closed pool"), so the registry is emptied too.
+    """
+    kombu.pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
