@@ -23,6 +23,19 @@ class Library(models.Model):
         default=True,
         help_text="Run the text stage (transcripts, on-screen text) in retrains (docs/text.md).",
     )
+    # Team labelling (docs/team.md). Off: a key press moves the file, as for one person.
+    team_mode = models.BooleanField(
+        default=False, help_text="Key presses are votes; a file moves when its label is decided."
+    )
+    votes_to_decide = models.PositiveSmallIntegerField(
+        default=2, help_text="Agreeing labeller votes that decide a video (team mode)."
+    )
+    batch_size = models.PositiveSmallIntegerField(
+        default=16, help_text="Videos per labeller batch, gold included (team mode)."
+    )
+    gold_per_batch = models.PositiveSmallIntegerField(
+        default=4, help_text="Hidden gold-standard videos per batch; at least 2 (team mode)."
+    )
 
     class Meta:
         verbose_name_plural = "libraries"
@@ -470,3 +483,153 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.queue_order}"
+
+
+class Membership(models.Model):
+    """A user's role in one library. Superusers are owners of every library."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "owner"
+        REVIEWER = "reviewer", "reviewer"
+        LABELLER = "labeller", "labeller"
+        VIEWER = "viewer", "viewer"
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["library", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.library_id}: {self.role}"
+
+
+class TokenScope(models.Model):
+    """Limits on an API token beyond its user's role (a token never exceeds its user)."""
+
+    token = models.OneToOneField(
+        "authtoken.Token", on_delete=models.CASCADE, related_name="scope", primary_key=True
+    )
+    read_only = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"token of {self.token_id}: {'read-only' if self.read_only else 'full'}"
+
+
+class GoldStandard(models.Model):
+    """A video whose folder a reviewer vouches for; mixed hidden into labeller batches."""
+
+    video = models.OneToOneField(Video, on_delete=models.CASCADE, related_name="gold")
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"gold {self.video_id}: {self.folder_id}"
+
+
+class Batch(models.Model):
+    """A labeller's unit of work: videos to vote on, with hidden gold videos among them."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "open"
+        ACCEPTED = "accepted", "accepted"
+        DISCARDED = "discarded", "discarded (a gold answer was wrong)"
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="batches")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches"
+    )
+    video_ids = models.JSONField(default=list, help_text="In the order shown, gold included.")
+    gold_video_ids = models.JSONField(default=list, help_text="Never shown to the labeller.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    gold_correct = models.PositiveSmallIntegerField(default=0)
+    gold_total = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {self.user_id}: {self.state}"
+
+
+class Vote(models.Model):
+    """One labeller's answer for one video (team mode). Votes of discarded batches never count."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="+")
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="votes"
+    )
+    counts = models.BooleanField(
+        default=True, help_text="False when its batch was discarded or it was withdrawn."
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One standing vote per labeller per video; withdrawn ones stay for audit.
+            models.UniqueConstraint(
+                fields=["video", "user"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="vote_one_standing_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"vote {self.user_id} on {self.video_id}: {self.folder_id}"
+
+
+class GoldAnswer(models.Model):
+    """A labeller's answer on a hidden gold video: the check, never a vote."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="gold_answers")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    folder = models.ForeignKey(Folder, null=True, on_delete=models.SET_NULL, related_name="+")
+    correct = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"gold answer {self.user_id} on {self.video_id}: {self.correct}"
+
+
+class Decision(models.Model):
+    """The decided label of a video in team mode; the file moves once, when it is made."""
+
+    class Kind(models.TextChoices):
+        STRONG = "strong", "strong (enough labellers agree)"
+        WEAK = "weak", "weak (majority after a dispute)"
+        REVIEWER = "reviewer", "reviewer"
+
+    video = models.OneToOneField(Video, on_delete=models.CASCADE, related_name="decision")
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The labellers' consensus stays apart from a reviewer's answer, so they can be compared.
+    consensus_folder = models.ForeignKey(
+        Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    label_event = models.ForeignKey(
+        LabelEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"decision {self.video_id}: {self.folder_id} ({self.kind})"
