@@ -36,6 +36,12 @@ class Library(models.Model):
     gold_per_batch = models.PositiveSmallIntegerField(
         default=4, help_text="Hidden gold-standard videos per batch; at least 2 (team mode)."
     )
+    # Playable proxies (docs/player.md): on, every scan queues an H.264 copy of each file a
+    # browser cannot play; off, a copy is made when the player first meets such a file.
+    proxies_ahead = models.BooleanField(
+        default=False,
+        help_text="Make playable copies of HEVC and other unplayable files after each scan.",
+    )
 
     class Meta:
         verbose_name_plural = "libraries"
@@ -108,6 +114,9 @@ class Video(models.Model):
         null=True, blank=True, help_text="As displayed (rotation applied)."
     )
     codec = models.CharField(max_length=16, blank=True)
+    pix_fmt = models.CharField(
+        max_length=32, blank=True, help_text="Pixel format of the video stream (yuv420p, …)."
+    )
     rotation = models.SmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
     error = models.TextField(blank=True)
