@@ -642,3 +642,27 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"decision {self.video_id}: {self.folder_id} ({self.kind})"
+
+
+class TikTokItem(models.Model):
+    """One video of an imported TikTok data export (favourited and/or liked), by its numeric
+    id; ``video`` is the library file whose name holds that id, once there is one."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="tiktok_items")
+    tiktok_id = models.CharField(max_length=32, help_text="TikTok's numeric video id.")
+    link = models.CharField(max_length=2048, help_text="The link as the export wrote it.")
+    favorited_at = models.DateTimeField(null=True, blank=True)
+    liked_at = models.DateTimeField(null=True, blank=True)
+    video = models.ForeignKey(
+        Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="tiktok_items"
+    )
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-favorited_at", "-liked_at", "tiktok_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "tiktok_id"], name="tiktok_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tiktok {self.tiktok_id}"
