@@ -10,9 +10,13 @@ from mlpipeline.strategies import DEFAULT_STRATEGY, STRATEGIES
 # The one list of queue orders, in the order the API documents them: the default first,
 # then mlpipeline's strategies in their own order.
 DEFAULT_QUEUE_ORDER = DEFAULT_STRATEGY
+# "favourited": videos favourited on TikTok (an imported data export, newest favourite
+# first), then liked ones (newest first), then the rest by id.
+FAVOURITED_ORDER = "favourited"
 QUEUE_ORDERS: tuple[str, ...] = (
     DEFAULT_QUEUE_ORDER,
     *(name for name in STRATEGIES if name != DEFAULT_QUEUE_ORDER),
+    FAVOURITED_ORDER,
 )
 
 

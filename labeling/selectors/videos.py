@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Exists,
+    F,
+    FilteredRelation,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 
 from labeling.models import Embedding, LabelEvent, Library, MoveIntent, Prediction, Video
 from labeling.selectors.classifiers import classifier_active
 from labeling.selectors.folders import folder_ids, label_counts
-from labeling.selectors.preferences import QUEUE_ORDERS
+from labeling.selectors.preferences import FAVOURITED_ORDER, QUEUE_ORDERS
 from mlpipeline.embeddings import unpack_vector
 from mlpipeline.strategies import QueueCandidates, farthest_first, order_queue
 
@@ -110,10 +119,21 @@ def _page_ids(
     if order in VIDEO_ORDERS:
         ordered = videos.order_by(*VIDEO_ORDERS[order]).values_list("pk", flat=True)
         return list(ordered[offset : offset + limit])
+    if order == FAVOURITED_ORDER:
+        return _favourited_ids(videos, offset, limit)
     base = videos_with_prediction(library=library).filter(**filters)
     return _python_order(library=library, base=base, order=order, seed=seed)[
         offset : offset + limit
     ]
+
+
+def _favourited_ids(videos: QuerySet[Video], offset: int, limit: int) -> list[int]:
+    """Favourited on TikTok first (newest favourite first), then liked (newest first),
+    then the others by id."""
+    ranked = videos.annotate(
+        favourited=Max("tiktok_items__favorited_at"), liked=Max("tiktok_items__liked_at")
+    ).order_by(F("favourited").desc(nulls_last=True), F("liked").desc(nulls_last=True), "pk")
+    return list(ranked.values_list("pk", flat=True)[offset : offset + limit])
 
 
 def _prediction_order_ids(

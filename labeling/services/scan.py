@@ -39,6 +39,7 @@ from django.utils import timezone
 from labeling.models import Folder, LabelEvent, Library, MoveIntent, Video
 from labeling.selectors.folders import folders_by_name
 from labeling.selectors.videos import move_paths_in_flight, videos_by_path
+from labeling.services.tiktok import tiktok_items_match
 from mlpipeline.hashing import content_hash
 from mlpipeline.probe import UnreadableVideo, VideoInfo, probe_video, probe_video_isolated
 
@@ -291,6 +292,8 @@ def library_scan(
         folders, report.folders_created = _folders_ensure(library, folder_names)
         _scan_write(library, root, disk_files, results, known, folders, report)
         Library.objects.filter(pk=library.pk).update(last_scan_at=timezone.now())
+    # Files downloaded for imported TikTok favourites find their items (docs/intelligence.md).
+    tiktok_items_match(library=library)
 
     report.seconds = time.perf_counter() - started
     logger.info("scan %s: %s", library.root, report.summary())
