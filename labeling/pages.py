@@ -24,7 +24,15 @@ from labeling.selectors import (
     queue_order_for_user,
 )
 from labeling.selectors.folders import folder_in_library
+from labeling.selectors.tiktok import (
+    tiktok_items_unmatched,
+    tiktok_missing_path,
+    tiktok_summary,
+)
+from labeling.services.errors import ServiceError
 from labeling.services.library import library_current
+from labeling.services.tiktok import tiktok_import
+from labeling.services.tiktok_export import TikTokExportError
 
 # Shown in the queue-order selector; the keys are the API's `order` values.
 QUEUE_ORDER_LABELS = {
@@ -36,6 +44,7 @@ QUEUE_ORDER_LABELS = {
     "random": "Random",
     "newest": "Newest",
     "filename": "File name",
+    "favourited": "Favourited on TikTok, newest first",
 }
 
 GALLERY_PAGE_SIZE = 24
@@ -124,3 +133,49 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     # Django's LogoutView answers POST only (a GET link could be forged by any page).
     next_page = "/login/"
+
+
+TIKTOK_SHOWN = 200
+
+
+@login_required
+def tiktok(request: HttpRequest) -> HttpResponse:
+    """Import a TikTok data export (upload), and what it matched or still misses."""
+    try:
+        library = library_current()
+    except ImproperlyConfigured as exc:
+        return render(request, "labeling/home.html", {"setup_error": str(exc)})
+    context: dict[str, object] = {"library": library}
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("export")
+        try:
+            if upload is None:
+                raise TikTokExportError("choose the export file (.zip or user_data.json) first")
+            report = tiktok_import(library=library, stream=upload, name=upload.name or "export")
+        except ServiceError as exc:
+            context["error"], status = str(exc), 400
+        else:
+            context["report"] = report
+            context["skipped"] = report.skipped[:TIKTOK_SHOWN]
+    missing = tiktok_items_unmatched(library=library, limit=TIKTOK_SHOWN)
+    context |= {
+        "summary": tiktok_summary(library=library),
+        "missing": missing,
+        "missing_file": tiktok_missing_path(library=library),
+        "shown": TIKTOK_SHOWN,
+    }
+    return render(request, "labeling/tiktok.html", context, status=status)
+
+
+@login_required
+def tiktok_missing(request: HttpRequest) -> HttpResponse:
+    """The links with no file, one a line: a batch file for `yt-dlp -a`."""
+    try:
+        library = library_current()
+    except ImproperlyConfigured as exc:
+        raise Http404(str(exc)) from None
+    links = "".join(f"{link}\n" for _, link in tiktok_items_unmatched(library=library))
+    response = HttpResponse(links, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="tiktok-missing-links.txt"'
+    return response

@@ -11,7 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import Client
 from pytest_django.fixtures import Settings
 
 from labeling.models import Library, TikTokItem
@@ -373,3 +375,42 @@ def test_command_imports_a_zip_and_reports_skipped_lines(
         )
     with pytest.raises(CommandError, match="cannot open"):
         call_command("vidsort_import_tiktok", str(tmp_path / "nope.json"))
+
+
+# --- the upload page ------------------------------------------------------------------------
+
+
+def test_upload_page_imports_and_lists_the_missing(
+    tlib: Library, user_client: Client, data_dir: Path
+) -> None:
+    page = user_client.get("/tiktok")
+    assert page.status_code == 200 and b'href="/tiktok"' in page.content
+    upload = SimpleUploadedFile(
+        "TikTok_Data.zip", zip_with({"user_data.json": json.dumps(older_export()).encode()}).read()
+    )
+    response = user_client.post("/tiktok", {"export": upload})
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "2 favourites and 2 likes" in text and "2 have a file in the library" in text
+    assert "a short link holds no video id" in text
+    assert f"https://www.tiktok.com/@cat.lady/video/{ID_B}?lang=en" in text
+    links = user_client.get("/tiktok/missing.txt")
+    assert links.status_code == 200 and links["Content-Type"].startswith("text/plain")
+    assert links.content.decode() == f"https://www.tiktok.com/@cat.lady/video/{ID_B}?lang=en\n"
+
+
+def test_upload_page_refuses_a_non_tiktok_file_with_a_message(
+    tlib: Library, user_client: Client
+) -> None:
+    upload = SimpleUploadedFile("package.json", b'{"name": "not tiktok"}')
+    response = user_client.post("/tiktok", {"export": upload})
+    assert response.status_code == 400
+    assert "Not imported: not a TikTok data export" in response.content.decode()
+    assert user_client.post("/tiktok", {}).status_code == 400
+    assert not TikTokItem.objects.exists()
+
+
+def test_upload_page_needs_a_login(tlib: Library, client: Client) -> None:
+    response = client.get("/tiktok")
+    assert response.status_code == 302 and "/login" in response["Location"]
+    assert client.get("/tiktok/missing.txt").status_code == 302
