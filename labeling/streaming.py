@@ -32,6 +32,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from labeling.middleware import url_without_credentials
 from labeling.ranges import ByteRange, RangeNotSatisfiable, parse_range_header
+from labeling.selectors.proxies import proxy_file
 from labeling.selectors.videos import video_with_library
 from labeling.services.paths import UnsafePath, path_resolve_real
 
@@ -176,6 +177,29 @@ def video_stream(request: HttpRequest, video_id: int) -> HttpResponseBase:
     finally:
         # A streamed body owns the descriptor (FileRangeIterator closes it); any other
         # answer sends no bytes from it.
+        if response is None or not response.streaming:
+            os.close(fd)
+
+
+@require_http_methods(["GET", "HEAD"])
+def video_proxy_stream(request: HttpRequest, video_id: int) -> HttpResponseBase:
+    """The playable H.264 copy of a video (docs/player.md), from the data folder."""
+    refusal = _authorise(request)
+    if refusal is not None:
+        return refusal
+    video = video_with_library(video_id=video_id)
+    if video is None:
+        return _not_found("No such video.")
+    target = proxy_file(content_hash=video.content_hash)
+    opened = _open_regular(str(target)) if target is not None else None
+    if opened is None:
+        return _not_found("This video has no playable copy yet.")
+    fd, st = opened
+    response: HttpResponseBase | None = None
+    try:
+        response = _file_response(request, fd=fd, st=st, content_type="video/mp4")
+        return response
+    finally:
         if response is None or not response.streaming:
             os.close(fd)
 

@@ -18,6 +18,7 @@ from labeling.services.backfill import predictions_backfill
 from labeling.services.dispatch import NextStep, steps_enqueue
 from labeling.services.jobs import JobStopped, library_scan_job, library_scan_periodic
 from labeling.services.learning import TASK_PREDICTIONS_BACKFILL
+from labeling.services.proxies import TASK_PROXY_MAKE, proxy_build
 from labeling.services.reconcile import moves_reconcile_by_id
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,12 @@ def predictions_compute_task(job_id: int) -> None:
 @shared_task(name=TASK_PREDICTIONS_BACKFILL, **RETRAIN_STAGE_OPTIONS)
 def predictions_backfill_task(job_id: int) -> None:
     _stage_run(predictions_backfill, job_id=job_id)
+
+
+@shared_task(name=TASK_PROXY_MAKE, acks_late=True, soft_time_limit=1900, time_limit=2000)
+def proxy_make_task(video_id: int) -> str:
+    """A playable H.264 copy of one video (docs/player.md); safe to run twice."""
+    return proxy_build(video_id=video_id)
 
 
 @shared_task(name="labeling.tasks.jobs_mark_lost", soft_time_limit=60, time_limit=90)

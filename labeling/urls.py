@@ -14,4 +14,9 @@ urlpatterns = [
     path("logout/", pages.LogoutView.as_view(), name="logout"),
     path("healthz", pages.healthz, name="healthz"),
     path("media/videos/<int:video_id>", streaming.video_stream, name="video-stream"),
+    path(
+        "media/videos/<int:video_id>/proxy",
+        streaming.video_proxy_stream,
+        name="video-proxy-stream",
+    ),
 ]

@@ -62,6 +62,9 @@ class VideoInfo:
     height: int
     codec: str
     rotation: int
+    # The video stream's pixel format (yuv420p, yuv420p10le, …): with the codec it tells
+    # whether a browser can play the file (mlpipeline.transcode.proxy_reason).
+    pix_fmt: str = ""
 
 
 def _fourcc_to_str(value: float) -> str:
@@ -110,6 +113,7 @@ def _probe(path: str | os.PathLike[str]) -> VideoInfo:
             height=height,
             codec=codec,
             rotation=rotation,
+            pix_fmt=pixel_format(path),
         )
     finally:
         capture.release()
@@ -168,6 +172,17 @@ def _no_video_reason(path: str | os.PathLike[str]) -> str:
     if _audio_only(path):
         return "no video stream (audio only)"
     return "no video stream (unknown stream type)"
+
+
+def pixel_format(path: str | os.PathLike[str]) -> str:
+    """The first video stream's pixel format as FFmpeg names it, or '' (PyAV, from a handle)."""
+    try:
+        with open(path, "rb") as handle, av.open(handle) as container:
+            if not container.streams.video:
+                return ""
+            return str(container.streams.video[0].codec_context.pix_fmt or "")[:32]
+    except (av.error.FFmpegError, OSError, ValueError):
+        return ""
 
 
 def _audio_only(path: str | os.PathLike[str]) -> bool:

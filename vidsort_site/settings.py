@@ -275,6 +275,8 @@ CELERY_TASK_ROUTES = {
     "labeling.tasks.predictions_compute": {"queue": "gpu"},
     # Transcripts and on-screen text (docs/text.md): CPU work that must never hold up sorting.
     "labeling.tasks.text_extract_chunk": {"queue": "text"},
+    # Playable proxies (ffmpeg): CPU work in the background too.
+    "labeling.tasks.proxy_make_task": {"queue": "text"},
 }
 if _broker_scheme.startswith("redis"):
     # Longer than the longest hard time limit (scan: 3700 s), or Redis would re-deliver a

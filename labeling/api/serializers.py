@@ -19,6 +19,7 @@ from rest_framework import serializers
 
 from labeling.models import LabelEvent, Video
 from labeling.selectors.preferences import QUEUE_ORDERS
+from labeling.selectors.proxies import Playback, playback_for
 
 FieldT = TypeVar("FieldT", bound=serializers.Field)
 
@@ -68,6 +69,28 @@ def _low_confidence(video: Video) -> bool:
     return confidence is not None and confidence < settings.VIDSORT_LOW_CONFIDENCE
 
 
+class PlaybackSerializer(serializers.Serializer):
+    """Whether a browser can play the file as it is, and its playable copy (docs/player.md)."""
+
+    needs_proxy = serializers.BooleanField(help_text="A browser cannot play the file as it is.")
+    reason = serializers.CharField(
+        allow_blank=True, help_text="What it cannot play ('H.265 (HEVC) video'); '' if none."
+    )
+    proxy = serializers.ChoiceField(choices=["none", "pending", "ready", "failed"])
+    proxy_error = serializers.CharField(allow_blank=True)
+    proxy_url = serializers.CharField(allow_null=True, help_text="Set when the proxy is ready.")
+
+
+def playback_answer(*, video_id: int, playback: Playback) -> dict:
+    ready = playback.proxy == "ready"
+    url = reverse("labeling:video-proxy-stream", args=[video_id]) if ready else None
+    return dict(PlaybackSerializer({**playback.__dict__, "proxy_url": url}).data)
+
+
+def _playback(video: Video) -> dict:
+    return playback_answer(video_id=video.pk, playback=playback_for(video=video))
+
+
 # Serializes a Video from videos_with_prediction (the pred_* annotations).
 class VideoItemSerializer(serializers.Serializer):
     """A video in every API answer: the old script's keys, then VidSort's own."""
@@ -109,6 +132,7 @@ class VideoItemSerializer(serializers.Serializer):
         child=serializers.DictField(),
     )
     duration_ratio = serializers.FloatField(source="pred_duration_ratio", allow_null=True)
+    playback = computed(PlaybackSerializer, _playback)
 
 
 class VideoListSerializer(serializers.Serializer):

@@ -6,11 +6,12 @@ Paths are declared without a trailing slash and also answer with one (`/api/vide
 
 from __future__ import annotations
 
-from labeling.api import export, jobs, schema, search, sorting, text, videos
+from labeling.api import export, jobs, proxies, schema, search, sorting, text, videos
 
 urlpatterns: list = [
     *jobs.urlpatterns,
     *videos.urlpatterns,  # videos, folders (read), stats, preferences
+    *proxies.urlpatterns,  # videos/<id>/proxy: a playable copy of an HEVC/AVI/… file
     *text.urlpatterns,  # videos/<id>/text: transcript and on-screen text
     *sorting.urlpatterns,  # sort, sort/bulk, undo, autofile
     *search.urlpatterns,  # search by text (?q=) or by example (?like=)

@@ -15,7 +15,9 @@ from django.utils import timezone
 
 from labeling.models import Job, Library
 from labeling.selectors.jobs import job_active_exists
+from labeling.services.errors import BrokerUnavailableError
 from labeling.services.library import library_current
+from labeling.services.proxies import proxies_ahead
 from labeling.services.scan import library_scan
 
 logger = logging.getLogger(__name__)
@@ -172,3 +174,8 @@ def _scan_job_run(job: Job, library: Library) -> None:
         job_fail(job=job, error=str(exc))
         raise
     job_succeed(job=job, metrics={"scan": asdict(report) | {"warnings": report.warnings[:50]}})
+    # Libraries set to make playable proxies ahead of time get them for new files now.
+    try:
+        proxies_ahead(library=Library.objects.get(pk=library.pk))
+    except BrokerUnavailableError as exc:
+        logger.warning("scan job %s: proxies not queued: %s", job.pk, exc)

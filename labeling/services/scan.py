@@ -214,6 +214,7 @@ def _apply_probe(video: Video, result: ProbeResult) -> None:
     video.width = info.width
     video.height = info.height
     video.codec = info.codec
+    video.pix_fmt = info.pix_fmt
     video.rotation = info.rotation
 
 
@@ -229,6 +230,7 @@ PROBED_FIELDS = [
     "width",
     "height",
     "codec",
+    "pix_fmt",
     "rotation",
     "path",
     "filename",
