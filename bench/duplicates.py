@@ -94,6 +94,12 @@ def part1(args: argparse.Namespace) -> None:
         pairs.append((i, j, truth, score))
     print(f"{len(pairs)} pairs scored ({sum(p[2] for p in pairs)} duplicate pairs)")
 
+    _print_kinds(items, pairs)
+    _print_sweeps(pairs, frames, config)
+    _print_pipeline(items, clips, pairs, config)
+
+
+def _print_kinds(items: list[Item], pairs: list) -> None:
     by_kind: dict[str, list] = defaultdict(list)
     for i, j, truth, score in pairs:
         by_kind[_kind(items[i], items[j], truth)].append(score)
@@ -110,6 +116,8 @@ def part1(args: argparse.Namespace) -> None:
             f"  flagged {flagged}"
         )
 
+
+def _print_sweeps(pairs: list, frames: list[np.ndarray], config: DuplicateConfig) -> None:
     truth = [p[2] for p in pairs]
     print("\npairwise verdict (no candidate step), by alignment threshold:")
     print("  align_min  frame_min  precision  recall")
@@ -133,6 +141,11 @@ def part1(args: argparse.Namespace) -> None:
         precision, recall = _pr(truth, predicted)
         print(f"    t={threshold:.1f}  precision {precision:.3f}  recall {recall:.3f}")
 
+
+def _print_pipeline(
+    items: list[Item], clips: list[Clip], pairs: list, config: DuplicateConfig
+) -> None:
+    truth = [p[2] for p in pairs]
     groups = duplicate_groups(clips, config=config)
     labels = group_labels(len(clips), groups)
     grouped = [bool(labels[i] == labels[j]) for i, j, _, _ in pairs]

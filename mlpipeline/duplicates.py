@@ -236,33 +236,19 @@ def duplicate_groups(
     connected components of the pairs would).
     """
     config = config or DuplicateConfig()
-    n = len(clips)
-    groups = _Groups(n)
-    if exact_keys is not None:
-        first: dict[str, int] = {}
-        for index, key in enumerate(exact_keys):
-            if key:
-                groups.union(first.setdefault(key, index), index)
-    if n < 2:
+    groups = _Groups(len(clips))
+    keys = list(exact_keys) if exact_keys is not None else [""] * len(clips)
+    first: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key:
+            groups.union(first.setdefault(key, index), index)
+    if len(clips) < 2:
         return groups.members()
     frames = _centred(clips, mean)
-    cache: dict[tuple[int, int], bool] = {}
-
-    def verdict(i: int, j: int) -> bool:
-        key = (min(i, j), max(i, j))
-        if key not in cache:
-            if exact_keys is not None and exact_keys[i] and exact_keys[i] == exact_keys[j]:
-                cache[key] = True
-            else:
-                durations = (clips[i].duration, clips[j].duration)
-                cache[key] = score_pair(
-                    frames[i], frames[j], durations=durations, config=config
-                ).duplicate
-        return cache[key]
-
+    verdict = _Verdicts(clips, frames, keys, config)
     scored = [p for p in _scored_candidates(clips, frames, config) if p.duplicate]
     for pair in sorted(scored, key=lambda p: -p.align):
-        cache[(pair.i, pair.j)] = True
+        verdict.known[(pair.i, pair.j)] = True
         a, b = groups.members_of(pair.i), groups.members_of(pair.j)
         if a is b:
             continue
@@ -270,6 +256,32 @@ def duplicate_groups(
         if sum(votes) * 2 > len(votes):
             groups.union(pair.i, pair.j)
     return groups.members()
+
+
+class _Verdicts:
+    """Is (i, j) a duplicate pair? Scored once, on demand."""
+
+    def __init__(
+        self,
+        clips: Sequence[Clip],
+        frames: list[np.ndarray],
+        keys: list[str],
+        config: DuplicateConfig,
+    ) -> None:
+        self.clips, self.frames, self.keys, self.config = clips, frames, keys, config
+        self.known: dict[tuple[int, int], bool] = {}
+
+    def __call__(self, i: int, j: int) -> bool:
+        key = (min(i, j), max(i, j))
+        if key not in self.known:
+            if self.keys[i] and self.keys[i] == self.keys[j]:
+                self.known[key] = True
+            else:
+                durations = (self.clips[i].duration, self.clips[j].duration)
+                self.known[key] = score_pair(
+                    self.frames[i], self.frames[j], durations=durations, config=self.config
+                ).duplicate
+        return self.known[key]
 
 
 class _Groups:
