@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 STRONG = "strong"
 WEAK = "weak"
@@ -58,7 +59,7 @@ def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:
     return None if math.isnan(value) else value
 
 
-def krippendorff_alpha(units: Iterable[Mapping[Hashable, int]]) -> float | None:
+def krippendorff_alpha(units: Iterable[Mapping[Any, int]]) -> float | None:
     """Krippendorff's alpha (nominal) over units (videos) each mapping rater -> folder.
 
     Units with fewer than two ratings are pairable with nothing and left out. None when
