@@ -24,6 +24,7 @@ from labeling.selectors import (
     queue_order_for_user,
 )
 from labeling.selectors.folders import folder_in_library
+from labeling.selectors.roles import Role, role_of
 from labeling.selectors.tiktok import (
     tiktok_items_unmatched,
     tiktok_missing_path,
@@ -90,6 +91,11 @@ def player(request: HttpRequest) -> HttpResponse:
                 "lowConfidence": settings.VIDSORT_LOW_CONFIDENCE,
                 "queueOrder": queue_order,
                 "pageSize": 20,
+                # Team mode (docs/player.md): a labeller's key votes in batches, a
+                # reviewer's decides a disputed video.
+                "library": library.pk,
+                "teamMode": library.team_mode,
+                "role": role_of(request.user, library),
             },
             "queue_orders": [(key, QUEUE_ORDER_LABELS.get(key, key)) for key in QUEUE_ORDERS],
             "current_order": queue_order,
@@ -121,6 +127,26 @@ def gallery(request: HttpRequest, folder: str) -> HttpResponse:
             "library": library,
             "folder_name": name,
             "config": {"folder": folder_id, "pageSize": GALLERY_PAGE_SIZE},
+        },
+    )
+
+
+@login_required
+@ensure_csrf_cookie  # the settings form PATCHes
+def team(request: HttpRequest) -> HttpResponse:
+    """The team page: each labeller's figures, agreement, and the team settings (owners)."""
+    try:
+        library = library_current()
+    except ImproperlyConfigured as exc:
+        return render(request, "labeling/home.html", {"setup_error": str(exc)})
+    role = role_of(request.user, library)
+    return render(
+        request,
+        "labeling/team.html",
+        {
+            "library": library,
+            "role": role,
+            "config": {"library": library.pk, "role": role, "canEdit": role == Role.OWNER},
         },
     )
 

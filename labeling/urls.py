@@ -8,6 +8,7 @@ urlpatterns = [
     path("", pages.player, name="player"),
     path("overview", pages.home, name="home"),
     path("gallery/<str:folder>", pages.gallery, name="gallery"),
+    path("team/", pages.team, name="team"),
     path("tiktok", pages.tiktok, name="tiktok"),
     path("tiktok/missing.txt", pages.tiktok_missing, name="tiktok-missing"),
     path("login/", pages.LoginView.as_view(), name="login"),

@@ -24,9 +24,10 @@ def test_modules_resolve_and_are_served_after_collectstatic(tmp_path, settings):
     root = settings.STATIC_ROOT
     modules = sorted(root.glob("vidsort/**/*.js"))
     names = {m.relative_to(root).as_posix() for m in modules}
-    templates = [REPO_ROOT / "templates/labeling" / n for n in ("player.html", "gallery.html")]
+    pages = ("player.html", "gallery.html", "team.html")
+    templates = [REPO_ROOT / "templates/labeling" / n for n in pages]
     entries = {entry for t in templates for entry in STATIC_TAG.findall(t.read_text())}
-    assert entries == {"vidsort/player/main.js", "vidsort/gallery.js"}
+    assert entries == {"vidsort/player/main.js", "vidsort/gallery.js", "vidsort/teampage.js"}
     assert entries | {"vidsort/toast.js", "vidsort/http.js"} <= names
 
     for module in modules:

@@ -7,6 +7,7 @@ import { renderCounter, renderFolders, renderItem } from "./render.js";
 import {
   S, adopt, enqueue, folderById, folderByKey, mergeFolders, prevOpen,
 } from "./state.js";
+import { teamAnswer, teamUndo } from "./team.js";
 import { advance, dropVideo, preloadAround, show, showComplete } from "./video.js";
 
 // The next video shows at once and the request runs in the background; a refusal shows a
@@ -14,6 +15,7 @@ import { advance, dropVideo, preloadAround, show, showComplete } from "./video.j
 export function sortInto(folder, event) {
   const item = S.cur;
   if (!item || item.state !== "open") return;
+  if (S.team.kind) { teamAnswer(item, folder, event); return; }
   const startedAt = event && event.timeStamp ? event.timeStamp : performance.now();
   item.state = "pending";
   item.target = folder ? folder.id : null;
@@ -72,6 +74,7 @@ export function previous(event) {
 
 // In the chain, so it undoes the latest sort even when that one is still on its way.
 export function undo() {
+  if (S.team.kind) { teamUndo(); return; }
   const note = toast("Undoing…");
   enqueue(async () => {
     let r;

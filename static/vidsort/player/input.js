@@ -6,6 +6,7 @@ import {
 } from "./actions.js";
 import { closeFolderDialog, openFolderDialog, saveFolder, toggleHelp } from "./dialogs.js";
 import { startRetrain } from "./retrain.js";
+import { checkAgain } from "./team.js";
 import { renderTextPanel } from "./render.js";
 import { S, folderById } from "./state.js";
 import { lineTime } from "./text.js";
@@ -146,6 +147,7 @@ export function bindInput() {
   el.retrain.addEventListener("click", startRetrain);
   $("complete-retrain").addEventListener("click", startRetrain);
   $("complete-review").addEventListener("click", reviewUnplayable);
+  $("complete-again").addEventListener("click", checkAgain);
   el.order.addEventListener("change", () => {
     const order = el.order.value;
     el.order.blur();

@@ -15,6 +15,17 @@ import { show, showComplete } from "./video.js";
 
 async function start() {
   bindInput();
+  if (S.team.kind) {
+    // Team mode: the server orders batches and the review queue.
+    el.player.dataset.team = S.team.kind;
+    document.getElementById("order-label").hidden = true;
+    const rows = document.querySelectorAll(".shortcuts tbody tr td:last-child");
+    rows[0].textContent = S.team.kind === "labeller"
+      ? "Vote: the video belongs in the folder with that key (it moves once decided)"
+      : "Decide: the disputed video goes into the folder with that key";
+    rows[7].textContent = S.team.kind === "labeller"
+      ? "Withdraw your last vote (while its video is undecided)" : "Decisions are final";
+  }
   window.vidsort = { state: S, metrics: S.metrics }; // for the browser tests and the console
   try {
     await Promise.all([loadFolders(), enqueue(fetchPage)]);

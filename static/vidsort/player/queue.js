@@ -4,6 +4,7 @@ import { api } from "../http.js";
 import { toast } from "../toast.js";
 import { renderCounter, renderFolders, renderStats } from "./render.js";
 import { S, adopt, cfg, enqueue, mergeFolders } from "./state.js";
+import { fetchTeamPage } from "./teamqueue.js";
 
 // Runs in the chain: every earlier sort has landed, none later has been sent, so the
 // server's unsorted rows are exactly our open and pending items plus the unseen ones,
@@ -11,6 +12,7 @@ import { S, adopt, cfg, enqueue, mergeFolders } from "./state.js";
 // order that shifts a little between pages costs nothing worse than a retry from 0.
 export async function fetchPage({ fromStart = false } = {}) {
   if (S.exhausted) return 0;
+  if (S.team.kind) return fetchTeamPage();
   const held = S.items.filter((i) => i.status === "ok" && i.state !== "done").length;
   const offsets = fromStart || !held ? [0] : [held, 0];
   let added = 0;
@@ -48,6 +50,7 @@ async function fetchUnplayable() {
 }
 
 export function needMore(from) {
+  if (S.team.kind) return false; // a batch or the review queue comes whole, when it is done
   let ahead = 0;
   for (let i = S.items.indexOf(from) + 1; i < S.items.length; i++) if (S.items[i].state === "open") ahead++;
   return ahead < 5 && !S.exhausted;
@@ -62,6 +65,8 @@ export function fetchMoreSoon() {
 // New order or new predictions: drop the open items but the one on screen and fetch from
 // the start, in the chain. The caller puts the result on screen.
 export function refetchQueue() {
+  // A labeller's batch stays as it was handed out: the server chose its videos.
+  if (S.team.kind === "labeller") return Promise.resolve();
   return enqueue(async () => {
     const keep = S.cur;
     S.items = S.items.filter((i) => i.state !== "open" || i === keep);

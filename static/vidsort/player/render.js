@@ -4,10 +4,12 @@
 
 import { el, pct, seconds } from "./dom.js";
 import { S, cfg, countOf, folderById, isLow, pendingPlayable } from "./state.js";
+import { renderTeamCounter, renderVotes, voteCounts } from "./teamrender.js";
 import { folderWords, showTextSoon } from "./text.js";
 
 export function renderFolders() {
   const item = S.cur;
+  const votes = voteCounts(item);
   const frag = document.createDocumentFragment();
   for (const f of S.folders) {
     const li = document.createElement("li");
@@ -26,6 +28,13 @@ export function renderFolders() {
     btn.querySelector(".key").textContent = f.key || "·";
     btn.querySelector(".name").textContent = f.name;
     btn.querySelector(".count").textContent = countOf(f);
+    if (votes.has(f.id)) {
+      const tag = document.createElement("span");
+      tag.className = "votes-tag";
+      tag.textContent = `${votes.get(f.id)} vote${votes.get(f.id) === 1 ? "" : "s"}`;
+      btn.dataset.votes = votes.get(f.id);
+      btn.querySelector(".name").appendChild(tag);
+    }
     if (predicted) {
       const tag = document.createElement("span");
       tag.className = "tag";
@@ -54,6 +63,7 @@ export function renderItem(item) {
   renderCounter();
   renderTimeline(item);
   renderTextPanel(item);
+  if (S.team.kind) renderVotes(item);
   if (!item) {
     el.filename.textContent = "–"; el.meta.textContent = ""; el.prediction.textContent = "";
     el.top3.replaceChildren();
@@ -102,6 +112,7 @@ export function renderTextPanel(item) {
 }
 
 export function renderCounter() {
+  if (S.team.kind) { renderTeamCounter(); return; }
   if (S.serverRemaining == null) return;
   const remaining = Math.max(0, S.serverRemaining - pendingPlayable().length);
   S.startTotal = Math.max(S.startTotal, remaining);

@@ -2,6 +2,11 @@
 
 export const cfg = JSON.parse(document.getElementById("player-config").textContent);
 
+// Team mode (docs/player.md): a labeller's keys vote on the videos of a batch, a reviewer's
+// decide disputed videos. Anyone else, and everyone outside team mode, sorts as one person.
+const TEAM_KIND = { labeller: "labeller", reviewer: "reviewer", owner: "reviewer" };
+export const teamKind = cfg.teamMode ? TEAM_KIND[cfg.role] || null : null;
+
 export const S = {
   folders: [],            // [{id, name, count, key, prompts}] as the server last said
   items: [],              // queue items in server order; item.state: open | pending | done
@@ -21,6 +26,9 @@ export const S = {
   retrainWasRunning: false,
   videos: new Map(),      // item id -> <video>
   metrics: { switches: [], lastSwitchMs: null },
+  // Team mode: the labeller's open batch {id, token, size, ids}, how many of its videos
+  // were answered here, why no batch or review item can be had (shown on the done screen).
+  team: { kind: teamKind, batch: null, answered: 0, blocked: null },
 };
 
 // Every request that changes or counts the queue runs through this one chain, so sorts,

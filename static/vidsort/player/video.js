@@ -8,6 +8,7 @@ import { $, el } from "./dom.js";
 import { fetchMoreSoon, needMore } from "./queue.js";
 import { drawPlayed, renderItem, renderTimeline, showBroken } from "./render.js";
 import { S, countOf, nextOpen, prevOpen } from "./state.js";
+import { renderTeamComplete } from "./teamrender.js";
 
 const PRELOAD_AHEAD = 2;
 const MEDIA_ERRORS = {
@@ -143,6 +144,7 @@ export function showComplete() {
   el.completeUnplayable.hidden = !unplayable;
   el.completeUnplayable.querySelector("span").textContent =
     `${unplayable} unplayable file${unplayable === 1 ? " remains" : "s remain"} in the library root.`;
+  if (S.team.kind) renderTeamComplete();
   renderItem(null);
 }
 
