@@ -53,7 +53,7 @@ LIBRARY_PARAM = OpenApiParameter("library", int, description="Library id (defaul
 # --- shapes ------------------------------------------------------------------------------
 
 
-def _library(request: Request, data: Any = None) -> Library:
+def team_library(request: Request, data: Any = None) -> Library:
     raw = (data or {}).get("library") if isinstance(data, dict) else None
     raw = raw if raw is not None else request.query_params.get("library")
     try:
@@ -141,7 +141,9 @@ class BatchListView(APIView):
 
     @extend_schema(request=LibraryInput, responses={200: BatchSerializer, 201: BatchSerializer})
     def post(self, request: Request) -> Response:
-        batch, created = batch_create(library=_library(request, request.data), user=request.user)
+        batch, created = batch_create(
+            library=team_library(request, request.data), user=request.user
+        )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(
             batch_body(batch, 0 if created else batch_get(batch_id=batch.pk, user=request.user)[1]),
@@ -201,7 +203,7 @@ class VoteUndoView(APIView):
 
     @extend_schema(request=LibraryInput, responses={200: UndoneSerializer})
     def post(self, request: Request) -> Response:
-        withdrawn = vote_undo(library=_library(request, request.data), user=request.user)
+        withdrawn = vote_undo(library=team_library(request, request.data), user=request.user)
         return Response(UndoneSerializer(withdrawn).data)
 
 
@@ -259,7 +261,7 @@ class ReviewView(APIView):
 
     @extend_schema(parameters=[LIBRARY_PARAM], responses={200: ReviewSerializer})
     def get(self, request: Request) -> Response:
-        library = _library(request)
+        library = team_library(request)
         return Response(ReviewSerializer({"videos": review_queue(library=library)}).data)
 
 
@@ -314,7 +316,7 @@ class GoldView(APIView):
 
     @extend_schema(parameters=[LIBRARY_PARAM], responses={200: GoldListSerializer})
     def get(self, request: Request) -> Response:
-        library = _library(request)
+        library = team_library(request)
         gold = gold_list(library=library)
         needed = max(2, library.gold_per_batch)
         return Response(
@@ -340,7 +342,7 @@ class GoldDetailView(APIView):
 
     @extend_schema(parameters=[LIBRARY_PARAM], responses={204: None})
     def delete(self, request: Request, video_id: int) -> Response:
-        gold_unmark(library=_library(request), video_id=int(video_id))
+        gold_unmark(library=team_library(request), video_id=int(video_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -383,7 +385,7 @@ class TeamStatsView(APIView):
 
     @extend_schema(parameters=[LIBRARY_PARAM], responses={200: TeamStatsSerializer})
     def get(self, request: Request) -> Response:
-        library = _library(request)
+        library = team_library(request)
         see_all = role_at_least(request.user, library, "reviewer")
         stats = team_stats(library=library, user=request.user, see_all=see_all)
         return Response(TeamStatsSerializer(stats).data)
@@ -402,7 +404,7 @@ class TeamSettingsView(APIView):
 
     @extend_schema(parameters=[LIBRARY_PARAM], responses={200: TeamSettingsSerializer})
     def get(self, request: Request) -> Response:
-        return Response(TeamSettingsSerializer(_library(request)).data)
+        return Response(TeamSettingsSerializer(team_library(request)).data)
 
     @extend_schema(
         parameters=[LIBRARY_PARAM],
@@ -412,7 +414,7 @@ class TeamSettingsView(APIView):
     def patch(self, request: Request) -> Response:
         data = TeamSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        library = team_settings_update(library=_library(request), changes=data.validated_data)
+        library = team_settings_update(library=team_library(request), changes=data.validated_data)
         return Response(TeamSettingsSerializer(library).data)
 
 

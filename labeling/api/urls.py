@@ -6,7 +6,7 @@ Paths are declared without a trailing slash and also answer with one (`/api/vide
 
 from __future__ import annotations
 
-from labeling.api import export, jobs, proxies, schema, search, sorting, team, text, videos
+from labeling.api import cmu, export, jobs, proxies, schema, search, sorting, team, text, videos
 
 urlpatterns: list = [
     *jobs.urlpatterns,
@@ -17,6 +17,7 @@ urlpatterns: list = [
     *search.urlpatterns,  # search by text (?q=) or by example (?like=)
     *export.urlpatterns,  # export/events, export/labels (JSON or CSV)
     *team.urlpatterns,  # team mode: batches, votes, review, decisions, gold, team stats
+    *cmu.urlpatterns,  # v1/get_batch, v1/send_batch, v1/get_label_statistics (CMU tool)
     *schema.urlpatterns,  # schema/ (OpenAPI), docs/ (Swagger UI)
     *schema.not_found_urlpatterns,  # last: any other /api/ path is a JSON 404
 ]

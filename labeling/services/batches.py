@@ -271,3 +271,15 @@ def vote_cast(*, video: Video, user: Any, folder_id: int) -> AnswerReport:
         token=batch_token(batch),
         answers=[{"video": video.pk, "folder": folder_id}],
     )
+
+
+def batch_id_of_token(token: str) -> int:
+    """The batch a token names (TokenRefused when it is not one of ours)."""
+    try:
+        claims = signing.loads(token, salt=TOKEN_SALT)
+    except signing.BadSignature:
+        raise TokenRefused("the batch token is not valid") from None
+    batch_id = claims.get("batch") if isinstance(claims, dict) else None
+    if not isinstance(batch_id, int):
+        raise TokenRefused("the batch token is not valid")
+    return batch_id
