@@ -14,9 +14,9 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,13 +27,22 @@ import torch.nn.functional as F
 from mlpipeline.encoder_config import (
     ENV_MODEL,
     ENV_PRETRAINED,
+    ENV_RUNTIME,
     RANDOM_WEIGHTS_SEED,
     TINY_MODEL_NAME,
     EncoderConfig,
     EncoderUnavailableError,
-    encoder_model_id,
+    base_model_id,
+    check_choice,
+    runtime_model_id,
 )
 from mlpipeline.encoder_config import PRECISIONS as PRECISIONS
+from mlpipeline.encoder_config import (
+    encoder_model_id as encoder_model_id,
+)
+
+if TYPE_CHECKING:
+    from mlpipeline.runtimes import ImageRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +95,23 @@ def register_tiny_model() -> None:
     open_clip.add_model_config(config_path)
 
 
+ModelLoader = Callable[[], tuple[Any, Any]]  # -> (open_clip model in eval mode, PIL transform)
+
+
 class Encoder:
-    """A loaded CLIP model plus the preprocessing that matches it. Build with create_encoder()."""
+    """A CLIP model plus the preprocessing that matches it. Build with create_encoder().
+
+    ``runtime`` says what runs the image tower: "torch" (the open_clip model) or an ONNX
+    Runtime export ("onnx", "onnx-int8", see mlpipeline.runtimes). With an ONNX runtime the
+    open_clip model is loaded only when needed (text, or the first export), so a worker that
+    only embeds frames does not hold the torch weights. Text always runs in torch fp32: a few
+    prompts or one query at a time, not where the time goes.
+    """
 
     def __init__(
         self,
         *,
-        model: Any,  # an open_clip model: untyped, its towers are reached by attribute
+        model: Any | None,  # an open_clip model: untyped, its towers are reached by attribute
         tokenizer: Any,
         config: EncoderConfig,
         device: torch.device,
@@ -101,24 +120,50 @@ class Encoder:
         mean: Sequence[float],
         std: Sequence[float],
         model_id: str,
+        runtime: str = "torch",
+        image_runtime: ImageRuntime | None = None,
+        model_loader: ModelLoader | None = None,
     ) -> None:
-        self.model = model
+        self._model = model
+        self._model_loader = model_loader
         self.tokenizer = tokenizer
         self.config = config
         self.device = device
         self.precision = precision
         self.image_size = image_size
         self.model_id = model_id
+        self.runtime = runtime
+        self.image_runtime = image_runtime
         self.batch_size = config.batch_size
         self.has_text_alignment = not config.uses_random_weights
-        self._input_dtype = next(self.model.visual.parameters()).dtype
+        self.eval_transform: Any = None  # open_clip's PIL transform, set by create_encoder
+        self._input_dtype = (
+            torch.float32 if model is None else next(model.visual.parameters()).dtype
+        )
         self._mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.embed_dim = int(self._probe_dim())
-        self.eval_transform: Any = None  # open_clip's PIL transform, set by create_encoder
+        self.embed_dim = (
+            image_runtime.embed_dim if image_runtime is not None else int(self._probe_dim())
+        )
 
     def __repr__(self) -> str:
-        return f"Encoder({self.model_id!r}, device={self.device}, precision={self.precision}, batch_size={self.batch_size})"
+        return f"Encoder({self.model_id!r}, runtime={self.runtime}, device={self.device}, precision={self.precision}, batch_size={self.batch_size})"
+
+    @property
+    def model(self) -> Any:
+        """The open_clip model, loaded on first use where an ONNX runtime runs the images."""
+        if self._model is None:
+            if self._model_loader is None:
+                raise RuntimeError("this encoder has no open_clip model to load")
+            self._model, transform = self._model_loader()
+            if self.eval_transform is None:
+                self.eval_transform = transform
+        return self._model
+
+    def model_release(self) -> None:
+        """Drop the open_clip model where an ONNX runtime makes it optional (memory)."""
+        if self.image_runtime is not None and self._model_loader is not None:
+            self._model = None
 
     def _probe_dim(self) -> int:
         projection = getattr(self.model.visual, "output_dim", None)
@@ -163,6 +208,12 @@ class Encoder:
         host = torch.from_numpy(np.ascontiguousarray(frames))
         if self.device.type == "cuda":
             host = host.pin_memory()  # lets the copy overlap with the previous batch's compute
+        image_runtime = self.image_runtime
+        if image_runtime is not None:
+            return self._batched(
+                host,
+                lambda batch: torch.from_numpy(image_runtime.run(self.preprocess(batch).numpy())),
+            )
         return self._batched(host, lambda batch: self.model.encode_image(self.preprocess(batch)))
 
     @torch.inference_mode()
@@ -274,12 +325,36 @@ def _unavailable_message(config: EncoderConfig, cause: BaseException | str) -> s
     )
 
 
+def resolve_runtime(config: EncoderConfig, device: torch.device) -> str:
+    """The runtime to run: the configured one, or for "auto" the check's stored choice, else
+    ONNX fp32 on a CPU (same vectors as torch, faster) and torch on an accelerator (fp16)."""
+    if config.runtime != "auto":
+        if config.runtime != "torch" and device.type != "cpu":
+            raise EncoderUnavailableError(
+                f"{ENV_RUNTIME}={config.runtime} runs on the CPU, but the device is {device.type}. "
+                f"Set {ENV_RUNTIME}=torch (or auto) to use the {device.type} device, or "
+                f"VIDSORT_DEVICE=cpu."
+            )
+        return config.runtime
+    stored = check_choice(config)
+    if device.type != "cpu":
+        return "torch" if stored is None else stored
+    return "onnx" if stored is None else stored
+
+
 def create_encoder(config: EncoderConfig) -> Encoder:
     """Build the encoder described by ``config`` (eval mode, on its device). Slow: use get_encoder."""
-    import open_clip
-
     _check_available(config)
     device = resolve_device(config.device)
+    runtime = resolve_runtime(config, device)
+    if runtime != "torch":
+        return _onnx_encoder_create(config, runtime=runtime, device=device)
+    return _torch_encoder_create(config, device=device)
+
+
+def _torch_encoder_create(config: EncoderConfig, *, device: torch.device) -> Encoder:
+    import open_clip
+
     precision = resolve_precision(config.precision, device)
     model, eval_transform = _model_load(config, device=device, precision=precision)
     preprocess_cfg = open_clip.get_model_preprocess_cfg(model)
@@ -293,11 +368,94 @@ def create_encoder(config: EncoderConfig) -> Encoder:
         image_size=int(size[0] if isinstance(size, list | tuple) else size),
         mean=tuple(preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)),
         std=tuple(preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD)),
-        model_id=encoder_model_id(config),
+        model_id=runtime_model_id(base_model_id(config), "torch"),
     )
     encoder.eval_transform = eval_transform  # open_clip's PIL transform, for baselines and checks
     logger.info("loaded %r", encoder)
     return encoder
+
+
+def _onnx_encoder_create(config: EncoderConfig, *, runtime: str, device: torch.device) -> Encoder:
+    """An encoder whose image tower runs in ONNX Runtime, from the cached export (built once)."""
+    import open_clip
+
+    from mlpipeline import runtimes
+
+    def load() -> tuple[Any, Any]:
+        return _model_load(config, device=device, precision="fp32")
+
+    described = runtimes.cached_description(config, runtime)
+    loaded: tuple[Any, Any] | None = None
+    if described is None:
+        loaded = load()
+        described = _description(loaded[0])
+    encoder = Encoder(
+        model=None if loaded is None else loaded[0],
+        tokenizer=open_clip.get_tokenizer(config.model_name),
+        config=config,
+        device=device,
+        precision="fp32" if runtime == "onnx" else "int8",
+        image_size=int(described["image_size"]),
+        mean=tuple(described["mean"]),
+        std=tuple(described["std"]),
+        model_id=runtime_model_id(base_model_id(config), runtime),
+        runtime=runtime,
+        image_runtime=None,
+        model_loader=load,
+    )
+    if loaded is not None:
+        encoder.eval_transform = loaded[1]
+    try:
+        encoder.image_runtime = runtimes.image_runtime_load(
+            config,
+            runtime,
+            model=lambda: encoder.model,
+            probe=lambda: encoder.preprocess(torch.from_numpy(probe_frames(encoder.image_size))),
+            describe=described,
+            threads=torch.get_num_threads(),
+        )
+    except (runtimes.ExportError, OSError, RuntimeError) as error:
+        raise EncoderUnavailableError(
+            f"{ENV_RUNTIME}={runtime}: the ONNX image tower of {encoder.model_id} could not be "
+            f"built ({' '.join(str(error).split())[:300]}). Set {ENV_RUNTIME}=torch to run without it."
+        ) from error
+    encoder.embed_dim = encoder.image_runtime.embed_dim
+    encoder.model_release()  # the export holds the image weights; text reloads on demand
+    logger.info("loaded %r (%s)", encoder, "exported" if encoder.image_runtime.built else "cached")
+    return encoder
+
+
+def _description(model: Any) -> dict[str, Any]:
+    """What an ONNX encoder needs to know of the model, stored in the export's sidecar."""
+    import open_clip
+
+    preprocess_cfg = open_clip.get_model_preprocess_cfg(model)
+    size = preprocess_cfg.get("size", 224)
+    image_size = int(size[0] if isinstance(size, list | tuple) else size)
+    embed_dim = getattr(model.visual, "output_dim", None)
+    if not embed_dim:
+        with torch.inference_mode():
+            embed_dim = model.encode_image(torch.zeros(1, 3, image_size, image_size)).shape[1]
+    return {
+        "image_size": image_size,
+        "mean": [float(v) for v in preprocess_cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)],
+        "std": [float(v) for v in preprocess_cfg.get("std", open_clip.OPENAI_DATASET_STD)],
+        "embed_dim": int(embed_dim),
+    }
+
+
+def probe_frames(size: int, count: int = 4) -> np.ndarray:
+    """Deterministic picture-like uint8 frames (gradients, blocks, noise) to compare runtimes."""
+    rng = np.random.default_rng(RANDOM_WEIGHTS_SEED)
+    ramp = np.linspace(0, 255, size, dtype=np.float32)
+    frames = []
+    for index in range(count):
+        base = (ramp[None, :, None] * (index + 1) / count + ramp[:, None, None] / 2) % 256
+        blocks = rng.integers(0, 256, (8, 8, 3)).repeat(size // 8 + 1, 0).repeat(size // 8 + 1, 1)
+        noise = rng.normal(0, 12, (size, size, 3))
+        image = 0.5 * base + 0.4 * blocks[:size, :size] + noise
+        frames.append(np.clip(image, 0, 255).astype(np.uint8))
+    return np.stack(frames)
 
 
 def _check_available(config: EncoderConfig) -> None:
