@@ -44,7 +44,8 @@ class GetBatchInput(serializers.Serializer):
 
 
 class GetBatchSerializer(serializers.Serializer):
-    data = CmuVideoSerializer(many=True)
+    # Fields named like Serializer.data / Field.label: the tool's keys.
+    data = CmuVideoSerializer(many=True)  # type: ignore[assignment]
     video_token = serializers.CharField()
 
 
@@ -61,13 +62,13 @@ class GetBatchView(APIView):
 
 class CmuLabelSerializer(serializers.Serializer):
     video_id = serializers.IntegerField(min_value=1)
-    label = serializers.IntegerField(min_value=1, help_text="Folder id.")
+    label = serializers.IntegerField(min_value=1, help_text="Folder id.")  # type: ignore[assignment]
 
 
 class SendBatchInput(serializers.Serializer):
     video_token = serializers.CharField(max_length=1000)
     user_token = serializers.CharField(required=False, help_text="Ignored (VidSort auth).")
-    data = CmuLabelSerializer(many=True, allow_empty=False)
+    data = CmuLabelSerializer(many=True, allow_empty=False)  # type: ignore[assignment]
 
 
 class CmuScoreSerializer(serializers.Serializer):
@@ -78,7 +79,7 @@ class CmuScoreSerializer(serializers.Serializer):
 
 
 class SendBatchSerializer(serializers.Serializer):
-    data = CmuScoreSerializer()
+    data = CmuScoreSerializer()  # type: ignore[assignment]
     state = serializers.ChoiceField(choices=Batch.State.values)
     answered = serializers.IntegerField()
     size = serializers.IntegerField()
@@ -88,7 +89,7 @@ class SendBatchSerializer(serializers.Serializer):
 
 def _send_answer(report: AnswerReport) -> dict[str, Any]:
     batch = report.batch
-    score = {Batch.State.ACCEPTED: 1, Batch.State.DISCARDED: 0}.get(batch.state)
+    score = {Batch.State.ACCEPTED.value: 1, Batch.State.DISCARDED.value: 0}.get(batch.state)
     accuracy = (
         batch.gold_correct / batch.gold_total if score is not None and batch.gold_total else None
     )
