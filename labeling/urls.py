@@ -1,6 +1,7 @@
 from django.urls import path
 
 from labeling import pages, streaming
+from labeling.views import intelligence
 
 app_name = "labeling"
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("team/", pages.team, name="team"),
     path("tiktok", pages.tiktok, name="tiktok"),
     path("tiktok/missing.txt", pages.tiktok_missing, name="tiktok-missing"),
+    path("duplicates", intelligence.duplicates, name="duplicates"),
+    path("suggestions", intelligence.suggestions, name="suggestions"),
     path("login/", pages.LoginView.as_view(), name="login"),
     path("logout/", pages.LogoutView.as_view(), name="logout"),
     path("healthz", pages.healthz, name="healthz"),

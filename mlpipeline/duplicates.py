@@ -114,10 +114,10 @@ def dtw_alignment(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     i, j = n, m
     while i > 0 and j > 0:
         path.append(float(sim[i - 1, j - 1]))
-        best = steps[i, j]
-        if best == 0:
+        step = int(steps[i, j])
+        if step == 0:
             i, j = i - 1, j - 1
-        elif best == 1:
+        elif step == 1:
             i -= 1
         else:
             j -= 1
@@ -145,7 +145,8 @@ def candidate_pairs(
             for column in columns:
                 score = float(sims[row, column])
                 if score >= minimum:
-                    i, j = sorted((row + start, int(column)))
+                    a, b = int(row) + start, int(column)
+                    i, j = min(a, b), max(a, b)
                     found[(i, j)] = score
     return [(i, j, score) for (i, j), score in sorted(found.items())]
 

@@ -6,7 +6,19 @@ Paths are declared without a trailing slash and also answer with one (`/api/vide
 
 from __future__ import annotations
 
-from labeling.api import cmu, export, jobs, proxies, schema, search, sorting, team, text, videos
+from labeling.api import (
+    cmu,
+    duplicates,
+    export,
+    jobs,
+    proxies,
+    schema,
+    search,
+    sorting,
+    team,
+    text,
+    videos,
+)
 
 urlpatterns: list = [
     *jobs.urlpatterns,
@@ -16,6 +28,7 @@ urlpatterns: list = [
     *sorting.urlpatterns,  # sort, sort/bulk, undo, autofile
     *search.urlpatterns,  # search by text (?q=) or by example (?like=)
     *export.urlpatterns,  # export/events, export/labels (JSON or CSV)
+    *duplicates.urlpatterns,  # duplicates, duplicates/resolve
     *team.urlpatterns,  # team mode: batches, votes, review, decisions, gold, team stats
     *cmu.urlpatterns,  # v1/get_batch, v1/send_batch, v1/get_label_statistics (CMU tool)
     *schema.urlpatterns,  # schema/ (OpenAPI), docs/ (Swagger UI)

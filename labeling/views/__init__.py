@@ -1,0 +1,1 @@
+"""Pages beyond the player and the gallery (labeling.pages): library intelligence."""
