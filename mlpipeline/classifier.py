@@ -48,6 +48,7 @@ from mlpipeline.calibration import (
     negative_log_likelihood,
     softmax,
 )
+from mlpipeline.precision import precision_curves
 
 __all__ = [
     "ClassMetrics",
@@ -135,6 +136,10 @@ class CrossValidationMetrics:
     log_loss_after_calibration: float
     temperature: float
     regularisation_c: float
+    # Per class, in ``classes`` order: [[confidence, predictions >= it, right ones], ...]
+    # from the calibrated out-of-fold predictions (mlpipeline.precision): what auto-file
+    # by target precision chooses its thresholds from.
+    precision_curves: list[list[list[float]]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -624,4 +629,5 @@ def _cross_validation_metrics(
         log_loss_after_calibration=calibrated_nll,
         temperature=float(temperature),
         regularisation_c=float(chosen_c),
+        precision_curves=precision_curves(calibrated_probs, label_indices),
     )

@@ -113,6 +113,18 @@ class BulkResultSerializer(serializers.Serializer):
     results = ItemOutcomeSerializer(many=True, source="items")
 
 
+class FolderPlanSerializer(serializers.Serializer):
+    folder_id = serializers.IntegerField()
+    folder = serializers.CharField()
+    target_precision = serializers.FloatField()
+    threshold = serializers.FloatField(allow_null=True)
+    expected_precision = serializers.FloatField(allow_null=True)
+    observed_precision = serializers.FloatField(allow_null=True)
+    support = serializers.IntegerField()
+    count = serializers.IntegerField()
+    mean_confidence = serializers.FloatField(allow_null=True)
+
+
 class AutofileResultSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     dry_run = serializers.BooleanField()
@@ -122,6 +134,8 @@ class AutofileResultSerializer(serializers.Serializer):
     moved = serializers.IntegerField()
     failed = serializers.IntegerField()
     items = ItemOutcomeSerializer(many=True)
+    # By target precision only: per folder, the threshold chosen and what to expect.
+    folders = FolderPlanSerializer(many=True)
 
 
 def _sort_answer(result: MoveResult) -> dict[str, Any]:
@@ -217,6 +231,11 @@ class AutofileInput(serializers.Serializer):
     )
     library = serializers.IntegerField(required=False, min_value=1)
     limit = serializers.IntegerField(required=False, min_value=1)
+    # Instead of confidence thresholds: the precision wanted (all folders, or per folder).
+    target_precision = serializers.FloatField(required=False, min_value=0.5, max_value=1.0)
+    per_folder_precision = serializers.DictField(
+        child=serializers.FloatField(min_value=0.5, max_value=1.0), required=False
+    )
 
 
 class AutofileView(APIView):
@@ -235,6 +254,8 @@ class AutofileView(APIView):
             user=request.user,
             threshold=args["threshold"],
             per_folder=args.get("per_folder"),
+            target_precision=args.get("target_precision"),
+            per_folder_precision=args.get("per_folder_precision"),
             dry_run=args["dry_run"],
             limit=args.get("limit"),
         )
