@@ -17,7 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from labeling.models import Folder, LabelEvent, Library, MoveIntent, Video
+from labeling.models import Folder, LabelEvent, Library, Membership, MoveIntent, Video
+from labeling.selectors.roles import role_at_least
 from labeling.services.errors import ConflictError, InvalidError, NotFoundError, ServiceError
 from labeling.services.folders import FolderError, folder_name_validate
 from labeling.services.moves import MoveResult, video_move
@@ -169,6 +170,7 @@ def video_sort(
     """
     if folder is not None and folder.library_id != video.library_id:
         raise InvalidError("the folder belongs to another library")
+    _team_mode_check(video=video, user=user, route=route)
     if video_pending_settle(video=video):
         video.refresh_from_db()  # the settled move changed the row the caller read
     if predicted_folder is _UNSET and predicted_confidence is _UNSET:
@@ -197,6 +199,22 @@ def video_sort(
     if result.moved and route != LabelEvent.Route.UNDO:
         _auto_retrain_check(video.library)
     return result
+
+
+# In team mode a labeller's answer is a vote (labeling.services.batches): the sorts a
+# labeller could send directly are refused. Reviewers and owners still sort directly.
+TEAM_VOTED_ROUTES = (LabelEvent.Route.PLAYER, LabelEvent.Route.API, LabelEvent.Route.BULK)
+
+
+def _team_mode_check(*, video: Video, user: Any, route: str) -> None:
+    library = video.library
+    if library.team_mode and route in TEAM_VOTED_ROUTES and user is not None:
+        if not role_at_least(user, library, Membership.Role.REVIEWER):
+            raise ConflictError(
+                "this library is in team mode: a labeller votes through batches "
+                "(POST /api/batches), the file moves once the label is decided",
+                code="team_mode",
+            )
 
 
 def _auto_retrain_check(library: Library) -> None:

@@ -246,13 +246,14 @@ def test_a_labeller_withdraws_their_last_vote_while_undecided(team: Team) -> Non
     _answer(lab1, batch, _answers(team, batch, {}))
     lab2 = team.client("lab2")
     b2 = _batch(lab2)
-    _answer(lab2, b2, _answers(team, b2, {}))
-    decided = Decision.objects.values_list("video_id", flat=True)
-    assert decided
-    latest = Vote.objects.filter(user=team.users["lab2"]).order_by("-created_at", "-pk").first()
-    if latest.video_id in decided:
-        response = lab2.post("/api/votes/undo", {}, format="json")
-        assert response.status_code == 409 and response.json()["error"] == "decided"
+    answers = sorted(_answers(team, b2, {}), key=lambda a: a["video"] not in team.gold)
+    for answer in answers:  # gold first, lab1's videos (all "a") last
+        _answer(lab2, b2, [answer])
+    last = answers[-1]["video"]
+    assert Decision.objects.filter(video_id=last, kind="strong").exists()
+    response = lab2.post("/api/votes/undo", {}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "decided"
+    assert Vote.objects.get(video_id=last, user=team.users["lab2"]).withdrawn_at is None
 
 
 def test_votes_go_through_batches_only(team: Team) -> None:
@@ -373,3 +374,18 @@ def test_settings_are_checked(team: Team) -> None:
     assert response.status_code == 400
     response = own.patch("/api/team/settings", {"votes_to_decide": 3}, format="json")
     assert response.status_code == 200 and response.json()["votes_to_decide"] == 3
+
+
+def test_in_team_mode_a_labeller_cannot_sort_directly(team: Team) -> None:
+    pk = team.loose[0].pk
+    response = team.client("lab1").post("/api/sort", {"video": pk, "folder": "a"}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "team_mode"
+    assert Video.objects.get(pk=pk).folder is None
+    # A reviewer (or owner) still can; outside team mode the labeller can too.
+    response = team.client("rev").post("/api/sort", {"video": pk, "folder": "a"}, format="json")
+    assert response.status_code == 200, response.content
+    team.library.team_mode = False
+    team.library.save()
+    other = team.loose[1].pk
+    response = team.client("lab1").post("/api/sort", {"video": other, "folder": "b"}, format="json")
+    assert response.status_code == 200, response.content
