@@ -48,6 +48,34 @@ def job_attempt_begin(*, job_id: int, stage: str) -> int:
     return attempts
 
 
+CHUNK_ATTEMPTS_ERROR = (
+    f"the worker died {MAX_STAGE_ATTEMPTS} times on the batch holding this file "
+    "(see the worker log); it is left out until the file changes"
+)
+
+
+def job_chunk_attempt_begin(*, job_id: int, stage: str, video_ids: list[int]) -> int:
+    """Count a start of one chunk task of ``stage``; returns its count so far.
+
+    Chunks of a stage share the job row, so each keeps its own count in the job's
+    metrics (keyed by its first video: chunks never overlap). A chunk whose worker keeps
+    dying is then given up alone, and the stage goes on without it.
+    """
+    key = f"{stage}:{video_ids[0]}" if video_ids else stage
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            return 0
+        starts = dict(job.metrics.get("chunk_starts", {}))
+        starts[key] = int(starts.get(key, 0)) + 1
+        Job.objects.filter(pk=job_id).update(metrics=job.metrics | {"chunk_starts": starts})
+    if starts[key] > 1:
+        logger.warning(
+            "job %s: %s chunk %s started again (attempt %d)", job_id, stage, key, starts[key]
+        )
+    return starts[key]
+
+
 def job_create(*, library: Library, kind: str, requested_by: Any = None) -> tuple[Job, bool]:
     """Create a queued job, or return the active one of that kind (created=False).
 

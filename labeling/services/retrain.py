@@ -27,7 +27,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from labeling.models import Classifier, Job, Library, Prediction
+from labeling.models import Classifier, Job, Library, Prediction, Video
 from labeling.selectors.events import label_events_new_labels
 from labeling.selectors.jobs import job_latest, jobs_stale
 from labeling.selectors.text import text_candidates, videos_needing_text
@@ -40,10 +40,12 @@ from labeling.services.extraction import (
     videos_needing_embeddings,
 )
 from labeling.services.jobs import (
+    CHUNK_ATTEMPTS_ERROR,
     MAX_STAGE_ATTEMPTS,
     STAGE_ATTEMPTS_ERROR,
     JobStopped,
     job_attempt_begin,
+    job_chunk_attempt_begin,
     job_create,
     job_fail,
     job_progress_writer,
@@ -56,7 +58,12 @@ from labeling.services.learning import (
     predictions_compute,
 )
 from labeling.services.scan import library_scan
-from labeling.services.text import text_engines, text_extract, text_stage_enabled
+from labeling.services.text import (
+    text_engines,
+    text_extract,
+    text_mark_failed,
+    text_stage_enabled,
+)
 from mlpipeline.encoder_config import EncoderUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -269,9 +276,28 @@ def retrain_stage_extract_chunk(*, job_id: int, video_ids: list[int]) -> list[Ne
     job = _running(job_id)
     if job.stage != Job.Stage.EXTRACT:
         return []  # a re-delivered chunk after the job moved on
+    if _chunk_given_up(job_id, Job.Stage.EXTRACT, video_ids):
+        _extract_give_up(job, video_ids)
+        return _train_if_extracted(job_id)
     with job_heartbeat(job_id):
         embeddings_extract(video_ids=video_ids, progress=job_progress_writer(job_id, additive=True))
     return _train_if_extracted(job_id)
+
+
+def _extract_give_up(job: Job, video_ids: list[int]) -> None:
+    """Mark the chunk's videos still lacking vectors as failed, with the reason."""
+    needing = videos_needing_embeddings(library=job.library, model_id=job.model_id)
+    Video.objects.filter(pk__in=needing.filter(pk__in=video_ids).values("pk")).update(
+        extract_error=CHUNK_ATTEMPTS_ERROR
+    )
+
+
+def _chunk_given_up(job_id: int, stage: str, video_ids: list[int]) -> bool:
+    """True once this chunk's task has started more often than a poison file allows."""
+    return (
+        job_chunk_attempt_begin(job_id=job_id, stage=stage, video_ids=video_ids)
+        > MAX_STAGE_ATTEMPTS
+    )
 
 
 def _train_if_extracted(job_id: int) -> list[NextStep]:
@@ -314,6 +340,8 @@ def retrain_stage_text_chunk(*, job_id: int, video_ids: list[int]) -> list[NextS
     if job.stage != Job.Stage.TEXT:
         return []  # a re-delivered chunk after the job moved on
     engines = text_engines()
+    if _chunk_given_up(job_id, Job.Stage.TEXT, video_ids):
+        text_mark_failed(video_ids=video_ids, engines=engines, reason=CHUNK_ATTEMPTS_ERROR)
     with job_heartbeat(job_id):
         text_extract(
             video_ids=video_ids,

@@ -128,6 +128,30 @@ def text_extract(
     return report
 
 
+def text_mark_failed(*, video_ids: list[int], engines: TextEngines, reason: str) -> None:
+    """Store a failed transcript / screen text, with ``reason``, where none is stored yet."""
+    groups = _videos_by_hash(video_ids=video_ids)
+    said, written = stored_text_hashes(
+        hashes=groups, transcriber=engines.transcriber_id, ocr=engines.ocr_id
+    )
+    failed = {"state": "failed", "reason": reason}
+    for content_hash in groups:
+        if engines.transcriber_id is not None and content_hash not in said:
+            _row_store(
+                Transcript,
+                content_hash=content_hash,
+                engine=engines.transcriber_id,
+                defaults=failed | {"segments": [], "text": ""},
+            )
+        if engines.ocr_id is not None and content_hash not in written:
+            _row_store(
+                ScreenText,
+                content_hash=content_hash,
+                engine=engines.ocr_id,
+                defaults=failed | {"lines": [], "text": ""},
+            )
+
+
 def _videos_by_hash(*, video_ids: list[int]) -> dict[str, list[Video]]:
     groups: dict[str, list[Video]] = {}
     for video in videos_by_ids(video_ids=video_ids):
