@@ -6,6 +6,7 @@
 import { toast } from "../toast.js";
 import { $, el } from "./dom.js";
 import { fetchMoreSoon, needMore } from "./queue.js";
+import { ensureProxy, offerProxy, showProxyMessage, sourceOf, waitsForProxy } from "./proxy.js";
 import { drawPlayed, renderItem, renderTimeline, showBroken } from "./render.js";
 import { S, countOf, nextOpen, prevOpen } from "./state.js";
 import { renderTeamComplete } from "./teamrender.js";
@@ -33,13 +34,13 @@ function videoFor(item) {
   v.addEventListener("error", () => {
     const code = v.error ? v.error.code : 0;
     item.broken = MEDIA_ERRORS[code] || "the browser could not play it";
-    if (S.cur === item) showBroken(item);
+    if (S.cur === item) { showBroken(item); offerProxy(item, proxyReady); }
   });
   v.addEventListener("timeupdate", () => { if (S.cur === item) drawPlayed(v); });
   v.addEventListener("play", () => { if (S.cur === item) $("btn-play").textContent = "Pause"; });
   v.addEventListener("pause", () => { if (S.cur === item) $("btn-play").textContent = "Play"; });
   v.addEventListener("loadedmetadata", () => { if (S.cur === item) renderTimeline(item); });
-  if (item.status === "ok") v.src = item.url;
+  if (item.status === "ok" && !waitsForProxy(item)) v.src = sourceOf(item);
   el.box.insertBefore(v, el.box.firstChild);
   S.videos.set(item.id, v);
   return v;
@@ -64,6 +65,7 @@ export function preloadAround(item) {
     if (!next) break;
     keep.add(next.id);
     videoFor(next);
+    if (waitsForProxy(next)) ensureProxy(next, proxyReady); // the copy is made before it is reached
   }
   const prev = prevOpen(item);
   if (prev) keep.add(prev.id);
@@ -112,8 +114,14 @@ export function show(item, { startedAt = null } = {}) {
   v.hidden = false;
   v.classList.add("current");
   v.muted = S.muted;
+  offerProxy(null);
   if (item.status !== "ok" || item.broken) {
     showBroken(item);
+    offerProxy(item, proxyReady);
+  } else if (waitsForProxy(item)) {
+    showProxyMessage(item);
+    v.pause();
+    ensureProxy(item, proxyReady);
   } else {
     el.message.hidden = true;
     play(v, startedAt);
@@ -125,6 +133,21 @@ export function show(item, { startedAt = null } = {}) {
       toast("Could not load more videos: " + err.detail, { level: "error" });
     });
   }
+}
+
+// The copy of a file the browser cannot play is ready: load it, and play it if on screen.
+function proxyReady(item) {
+  const v = S.videos.get(item.id);
+  if (v && v.getAttribute("src") !== item.playback.proxy_url) {
+    v.src = item.playback.proxy_url;
+    v.load();
+  }
+  item.broken = null;
+  if (S.cur !== item || !v) return;
+  el.message.hidden = true;
+  delete el.message.dataset.kind;
+  el.player.dataset.state = "playing";
+  play(v);
 }
 
 export function showComplete() {
