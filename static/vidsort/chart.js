@@ -58,8 +58,8 @@ export function barChart(rows, series, { label = "Bar chart" } = {}) {
 function heat(v) {
   if (v == null || !isFinite(v)) return "#2a2a2a";
   const t = Math.max(-1, Math.min(1, v));
-  if (t >= 0) return `hsl(140, ${Math.round(20 + 45 * t)}%, ${Math.round(22 + 16 * t)}%)`;
-  return `hsl(0, ${Math.round(20 + 45 * -t)}%, ${Math.round(22 + 14 * -t)}%)`;
+  const hue = t >= 0 ? 140 : 0;
+  return `hsl(${hue}, ${Math.round(60 * Math.abs(t))}%, ${Math.round(26 + 12 * Math.abs(t))}%)`;
 }
 
 // names: [{id, label}]; cells: [{a, b, value, n}] for unordered pairs (a ≠ b).
@@ -68,6 +68,7 @@ export function heatGrid(names, cells, { label = "Heat grid", digits = 2 } = {})
   const HEAD = 70, CELL = Math.max(28, Math.min(56, Math.floor((360 - HEAD) / Math.max(1, n))));
   const W = HEAD + n * CELL, H = HEAD + n * CELL;
   const s = svg(W, H, label);
+  s.style.maxWidth = Math.round(W * 1.4) + "px"; // a grid of two stays small on a wide page
   const at = new Map();
   for (const c of cells) { at.set(`${c.a}:${c.b}`, c); at.set(`${c.b}:${c.a}`, c); }
   const short = (t) => (t.length > 9 ? t.slice(0, 8) + "…" : t);

@@ -8,6 +8,7 @@
 import { toast } from "../toast.js";
 import { el } from "./dom.js";
 import { bindInput } from "./input.js";
+import "./phone.js"; // the phone layout: prediction over the video, details sheet
 import { fetchPage, loadFolders, refreshStatsSoon } from "./queue.js";
 import { pollRetrain } from "./retrain.js";
 import { S, enqueue, nextOpen } from "./state.js";
@@ -19,6 +20,8 @@ async function start() {
     // Team mode: the server orders batches and the review queue.
     el.player.dataset.team = S.team.kind;
     document.getElementById("order-label").hidden = true;
+    // Retraining is for reviewers and owners; a labeller's votes reach it once decided.
+    if (S.team.kind === "labeller") el.retrain.closest(".retrain").style.display = "none";
     const rows = document.querySelectorAll(".shortcuts tbody tr td:last-child");
     rows[0].textContent = S.team.kind === "labeller"
       ? "Vote: the video belongs in the folder with that key (it moves once decided)"
