@@ -23,6 +23,7 @@ from labeling.models import (
     Prediction,
     Video,
 )
+from labeling.services.autofile import FolderPlan
 from labeling.services.folders import FolderError, folder_name_validate, folder_rename
 
 
@@ -37,9 +38,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 AUTOFILE_ADMIN_THRESHOLD = 0.95
+# By precision: each folder's threshold chosen so that 97 % of what it files is expected right.
+AUTOFILE_ADMIN_PRECISION = 0.97
 
 
-def _autofile(request: HttpRequest, queryset: QuerySet[Library], *, dry_run: bool) -> None:
+def _autofile(
+    request: HttpRequest,
+    queryset: QuerySet[Library],
+    *,
+    dry_run: bool,
+    target_precision: float | None = None,
+) -> None:
     from labeling.services.autofile import videos_autofile
     from labeling.services.errors import ServiceError as SortError
 
@@ -50,6 +59,7 @@ def _autofile(request: HttpRequest, queryset: QuerySet[Library], *, dry_run: boo
                 user=request.user,
                 threshold=AUTOFILE_ADMIN_THRESHOLD,
                 dry_run=dry_run,
+                target_precision=target_precision,
             )
         except SortError as exc:
             messages.error(request, f"{library.name}: {exc}")
@@ -69,13 +79,34 @@ def _autofile(request: HttpRequest, queryset: QuerySet[Library], *, dry_run: boo
             failures = "; ".join(f"{i.filename}: {i.detail}" for i in report.items if not i.ok)
             text += f". {report.failed} FAILED: {failures}"
         messages.add_message(request, level, text)
+        if report.folders:
+            messages.info(request, f"{library.name}: " + _plan_text(report.folders))
+
+
+def _plan_text(plans: list[FolderPlan]) -> str:
+    """Per folder: the threshold chosen, the expected precision and how many it files."""
+    parts = []
+    for plan in plans:
+        if plan.threshold is None:
+            parts.append(f"{plan.folder}: {plan.target_precision:.0%} not reached (more labels)")
+        else:
+            parts.append(
+                f"{plan.folder}: ≥ {plan.threshold:.3f}, expected precision "
+                f"{plan.expected_precision:.1%} (on {plan.support} labelled), {plan.count} video(s)"
+            )
+    return "; ".join(parts)
 
 
 @admin.register(Library)
 class LibraryAdmin(admin.ModelAdmin):
     list_display = ["name", "root", "video_count", "folder_count", "last_scan_at"]
     readonly_fields = ["created_at", "last_scan_at"]
-    actions = ["autofile_dry_run", "autofile_now"]
+    actions = [
+        "autofile_dry_run",
+        "autofile_now",
+        "autofile_precision_dry_run",
+        "autofile_precision_now",
+    ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Library | None = None) -> list[str]:
         # Every video path is relative to the root: pointing the row elsewhere would
@@ -92,6 +123,18 @@ class LibraryAdmin(admin.ModelAdmin):
     @admin.action(description=f"Auto-file: move videos predicted ≥ {AUTOFILE_ADMIN_THRESHOLD}")
     def autofile_now(self, request: HttpRequest, queryset: QuerySet[Library]) -> None:
         _autofile(request, queryset, dry_run=False)
+
+    @admin.action(
+        description=f"Auto-file at {AUTOFILE_ADMIN_PRECISION * 100:.0f}%% expected precision: dry run"
+    )
+    def autofile_precision_dry_run(self, request: HttpRequest, queryset: QuerySet[Library]) -> None:
+        _autofile(request, queryset, dry_run=True, target_precision=AUTOFILE_ADMIN_PRECISION)
+
+    @admin.action(
+        description=f"Auto-file at {AUTOFILE_ADMIN_PRECISION * 100:.0f}%% expected precision: move"
+    )
+    def autofile_precision_now(self, request: HttpRequest, queryset: QuerySet[Library]) -> None:
+        _autofile(request, queryset, dry_run=False, target_precision=AUTOFILE_ADMIN_PRECISION)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Library]:
         return (

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
+from django.test import Client
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
@@ -164,3 +165,22 @@ def test_api_dry_run_shows_the_plan(
     assert body["count"] == sum(p["count"] for p in body["folders"])
     bad = api.post("/api/autofile", {"target_precision": 0.2}, format="json")
     assert bad.status_code == 400
+
+
+def test_admin_precision_actions_show_the_plan_then_move(
+    digits_library: tuple[Library, dict[int, int]], admin_client: Client, library_dir: Path
+) -> None:
+    library, _ = digits_library
+    url = "/admin/labeling/library/"
+    dry = admin_client.post(
+        url, {"action": "autofile_precision_dry_run", "_selected_action": [library.pk]}, follow=True
+    )
+    text = dry.content.decode()
+    assert "would move" in text and "expected precision" in text and "d0: ≥ " in text
+    assert not list(library_dir.glob("d*/*.mp4"))
+    real = admin_client.post(
+        url, {"action": "autofile_precision_now", "_selected_action": [library.pk]}, follow=True
+    )
+    assert "moved" in real.content.decode()
+    assert len(list(library_dir.glob("d*/*.mp4"))) > TEST_VIDEOS * 0.6
+    assert "autofile_precision" in Classifier.objects.get(library=library).metrics
