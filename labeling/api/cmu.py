@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.api.team import BatchVideoSerializer, team_library
+from labeling.api.team import BATCH_STATES, BatchVideoSerializer, team_library
 from labeling.models import Batch
 from labeling.selectors.team import batch_videos, label_statistics
 from labeling.services.batches import (
@@ -80,7 +80,7 @@ class CmuScoreSerializer(serializers.Serializer):
 
 class SendBatchSerializer(serializers.Serializer):
     data = CmuScoreSerializer()  # type: ignore[assignment]
-    state = serializers.ChoiceField(choices=Batch.State.values)
+    state = serializers.CharField(help_text=BATCH_STATES)
     answered = serializers.IntegerField()
     size = serializers.IntegerField()
     message = serializers.CharField()

@@ -48,6 +48,8 @@ from labeling.services.team import (
     vote_undo,
 )
 
+# A batch's state, documented in words (an enum named "state" would clash with a job's).
+BATCH_STATES = "open, accepted or discarded (a gold answer was wrong)."
 LIBRARY_PARAM = OpenApiParameter("library", int, description="Library id (default: current).")
 
 # --- shapes ------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ class BatchVideoSerializer(VideoItemSerializer):
 class BatchSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     token = serializers.CharField(help_text="Send it back with the answers.")
-    state = serializers.ChoiceField(choices=Batch.State.values)
+    state = serializers.CharField(help_text=BATCH_STATES)
     size = serializers.IntegerField()
     answered = serializers.IntegerField()
     videos = BatchVideoSerializer(many=True)
@@ -122,7 +124,7 @@ class DecidedSerializer(serializers.Serializer):
 
 
 class AnswerResultSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=Batch.State.values, source="batch.state")
+    state = serializers.CharField(source="batch.state", help_text=BATCH_STATES)
     answered = serializers.IntegerField()
     size = serializers.IntegerField()
     message = serializers.CharField()
