@@ -2,6 +2,13 @@
 
     .venv/bin/python bench/extract.py --videos 6 --models ViT-B-32 vidsort-tiny
     .venv/bin/python bench/extract.py --videos 40 --workers 16 --device cuda --batch-size 256   # GPU box
+    .venv/bin/python bench/extract.py --runtime torch,onnx,onnx-int8 --videos 8 --keyframe-seconds 2 --modes fast
+
+With --runtime, each runtime (VIDSORT_ENCODER_RUNTIME's values) runs the same clips in a fresh
+process, interleaved over --rounds (A/B/C/A/B/C), so that every figure has a torch fp32 run of
+the same round to be divided by: videos/s, its ratio to torch's, the cosine of every frame
+vector to torch fp32's on the same decoded frames, and the peak RSS of the encoding process
+(what a Celery worker holds) and of its decode workers. ONNX exports are built before timing.
 
 Generates (or reuses, in --clip-dir) portrait 720x1280 H.264 clips of 15-30 s with keyframes every
 2 s and every 8 s, then for each model x keyframe interval x sampling mode runs
@@ -56,6 +63,18 @@ class RunFigures:
 
 def peak_rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak RSS since it started (VmHWM). getrusage's maxrss is not reset by
+    exec, so a child started from a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return peak_rss_mb(resource.RUSAGE_SELF)
 
 
 def ensure_clips(
@@ -193,7 +212,175 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--clip-dir", type=Path, default=REPO_ROOT / "bench" / "out" / "clips")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--runtime",
+        default=None,
+        help="compare encoder runtimes, comma-separated (torch,onnx,onnx-int8); torch is the base",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of --runtime")
+    parser.add_argument("--model-cache", type=Path, default=REPO_ROOT / "bench" / "out" / "models")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # one runtime, one run
+    parser.add_argument("--child-out", type=Path, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def runtime_child(args: argparse.Namespace, clips_by_interval: dict[float, list[Path]]) -> int:
+    """One runtime in this fresh process: encoder, warm-up, one timed pass per GOP x mode;
+    writes figures and frame vectors for the parent to compare."""
+    import numpy as np
+
+    from mlpipeline.embeddings import default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    config = EncoderConfig(
+        model_name=args.models[0], pretrained="", device=args.device, precision=args.precision,
+        batch_size=args.batch_size, cache_dir=str(args.model_cache), runtime=args.child,
+    )  # fmt: skip
+    encoder = create_encoder(config)
+    if args.child_out is None:  # --child without output: only build the export
+        return 0
+    encoder.encode_images(np.zeros((4, encoder.image_size, encoder.image_size, 3), "uint8"))
+    first_clip = next(iter(clips_by_interval.values()))[0]
+    list(
+        extract_embeddings(
+            [("warm-up", first_clip)], encoder=encoder, num_frames=1, workers=workers
+        )
+    )
+    runs = []
+    vectors: dict[str, np.ndarray] = {}
+    for keyframe_seconds, clips in clips_by_interval.items():
+        for mode in args.modes:
+            stats = ExtractionStats()
+            frame_vectors = []
+            started = time.perf_counter()
+            for result in extract_embeddings(
+                [(str(path), path) for path in clips], encoder=encoder, num_frames=args.frames,
+                mode=mode, workers=workers, stats=stats,
+            ):  # fmt: skip
+                if result.ok and result.frame_vectors is not None:
+                    frame_vectors.append(result.frame_vectors)
+            wall = time.perf_counter() - started
+            key = f"{keyframe_seconds:g}s {mode}"
+            vectors[key] = np.concatenate(frame_vectors)
+            runs.append(
+                {
+                    "key": key, "videos": stats.videos, "failed": stats.failed,
+                    "videos_per_second": stats.videos / wall, "encode_seconds": stats.encode_seconds,
+                    "wall_seconds": wall,
+                }
+            )  # fmt: skip
+    args.child_out.write_text(
+        json.dumps(
+            {
+                "runtime": args.child, "model_id": encoder.model_id, "runs": runs,
+                "peak_rss_mb": own_peak_rss_mb(),
+                "peak_worker_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN),
+            }
+        )
+    )  # fmt: skip
+    np.savez(args.child_out.with_suffix(".npz"), **vectors)
+    return 0
+
+
+def _child_command(args: argparse.Namespace, runtime: str, out: Path | None) -> list[str]:
+    command = [
+        sys.executable, __file__, "--child", runtime, "--models", args.models[0],
+        "--videos", str(args.videos), "--min-seconds", str(args.min_seconds),
+        "--max-seconds", str(args.max_seconds), "--frames", str(args.frames),
+        "--device", args.device, "--precision", args.precision,
+        "--batch-size", str(args.batch_size), "--clip-dir", str(args.clip_dir),
+        "--model-cache", str(args.model_cache),
+        "--keyframe-seconds", *[f"{k:g}" for k in args.keyframe_seconds], "--modes", *args.modes,
+    ]  # fmt: skip
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
+    if out is not None:
+        command += ["--child-out", str(out)]
+    return command
+
+
+def runtime_compare(args: argparse.Namespace) -> int:
+    """Every runtime in its own process, interleaved over rounds; ratios within a round."""
+    import subprocess
+    import tempfile
+
+    import numpy as np
+
+    runtimes = [r.strip() for r in args.runtime.split(",") if r.strip()]
+    if "torch" not in runtimes:
+        runtimes.insert(0, "torch")
+    for runtime in runtimes:
+        if runtime != "torch":  # export outside the timings (and outside the RSS figures)
+            subprocess.run(_child_command(args, runtime, None), check=True)
+    results: list[dict] = []
+    reference: dict[str, np.ndarray] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for round_index in range(args.rounds):
+            for runtime in runtimes:
+                out = Path(scratch) / f"{round_index}-{runtime}.json"
+                subprocess.run(_child_command(args, runtime, out), check=True)
+                figures = json.loads(out.read_text())
+                figures["round"] = round_index + 1
+                figures["vectors"] = dict(np.load(out.with_suffix(".npz")))
+                if runtime == "torch" and not reference:
+                    reference = figures["vectors"]
+                results.append(figures)
+                print(f"  round {round_index + 1} {runtime}: done", file=sys.stderr)
+    report = runtime_report(results, reference, runtimes)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "runs": report}, indent=2
+            )
+        )
+    return 0
+
+
+def runtime_report(
+    results: list[dict], reference: dict, runtimes: list[str]
+) -> list[dict[str, object]]:
+    """Print one row per round x runtime x (GOP, mode), then the mean ratio per runtime."""
+    from mlpipeline.runtimes import cosine_rows
+
+    print(
+        f"\n{'round':>5} {'runtime':<10} {'GOP/mode':<9} {'vid/s':>6} {'x torch':>8} "
+        f"{'cos min':>8} {'cos mean':>9} {'RSS MB':>7} {'wkr MB':>7}"
+    )
+    rows: list[dict[str, object]] = []
+    for figures in results:
+        torch_run = next(
+            r for r in results if r["runtime"] == "torch" and r["round"] == figures["round"]
+        )
+        for run in figures["runs"]:
+            base = next(r for r in torch_run["runs"] if r["key"] == run["key"])
+            cosines = cosine_rows(reference[run["key"]], figures["vectors"][run["key"]])
+            row = {
+                "round": figures["round"], "runtime": figures["runtime"], "key": run["key"],
+                "model_id": figures["model_id"], "videos_per_second": round(run["videos_per_second"], 3),
+                "ratio_to_torch": round(run["videos_per_second"] / base["videos_per_second"], 2),
+                "cosine_min": round(float(cosines.min()), 5), "cosine_mean": round(float(cosines.mean()), 5),
+                "peak_rss_mb": round(figures["peak_rss_mb"]), "peak_worker_rss_mb": round(figures["peak_worker_rss_mb"]),
+            }  # fmt: skip
+            rows.append(row)
+            print(
+                f"{row['round']:>5} {row['runtime']:<10} {row['key']:<9} {row['videos_per_second']:>6.2f} "
+                f"{row['ratio_to_torch']:>7.2f}x {row['cosine_min']:>8.5f} {row['cosine_mean']:>9.5f} "
+                f"{row['peak_rss_mb']:>7} {row['peak_worker_rss_mb']:>7}"
+            )
+    print()
+    for runtime in runtimes:
+        mine = [r for r in rows if r["runtime"] == runtime]
+        ratios = [float(r["ratio_to_torch"]) for r in mine]  # type: ignore[arg-type]
+        speeds = [float(r["videos_per_second"]) for r in mine]  # type: ignore[arg-type]
+        print(
+            f"{runtime:<10} mean {sum(speeds) / len(speeds):.2f} videos/s, "
+            f"{sum(ratios) / len(ratios):.2f}x torch fp32 (per round: "
+            f"{', '.join(f'{r:.2f}' for r in ratios)}), cosine min "
+            f"{min(float(r['cosine_min']) for r in mine):.5f}, peak RSS "  # type: ignore[arg-type]
+            f"{max(int(r['peak_rss_mb']) for r in mine)} MB"  # type: ignore[call-overload]
+        )
+    return rows
 
 
 def naive_compare(
@@ -241,9 +428,17 @@ def main(argv: list[str] | None = None) -> int:
             clip_dir=args.clip_dir, count=args.videos, keyframe_seconds=keyframe_seconds,
             min_seconds=args.min_seconds, max_seconds=args.max_seconds,
         )  # fmt: skip
+    if args.child:
+        return runtime_child(args, clips_by_interval)
     print(
         f"clips ready in {time.perf_counter() - started:.1f}s: {args.videos} per keyframe interval in {args.clip_dir}"
     )
+    if args.runtime:
+        print(
+            f"runtimes {args.runtime}, model {args.models[0]} (random weights), {args.rounds} "
+            f"interleaved rounds, a fresh process per run"
+        )
+        return runtime_compare(args)
 
     runs: list[dict[str, object]] = []
     naive_by_model: dict[str, dict[str, float]] = {}

@@ -319,6 +319,11 @@ VIDSORT_CLIP_PRETRAINED = env_str(
     "VIDSORT_CLIP_PRETRAINED", "" if VIDSORT_CLIP_MODEL == "vidsort-tiny" else "laion2b_s34b_b79k"
 )
 VIDSORT_DEVICE = env_choice("VIDSORT_DEVICE", "auto", ("auto", "cuda", "mps", "cpu"))
+# What runs the image tower: torch | onnx | onnx-int8 | auto (docs/extraction.md, "Runtimes";
+# auto = what `manage.py vidsort_encoder_check` measured best here, else onnx on a CPU).
+VIDSORT_ENCODER_RUNTIME = env_choice(
+    "VIDSORT_ENCODER_RUNTIME", "auto", ("auto", "torch", "onnx", "onnx-int8")
+)
 VIDSORT_FRAMES = env_int("VIDSORT_FRAMES", 8, minimum=1)
 VIDSORT_SAMPLING = env_choice("VIDSORT_SAMPLING", "fast", ("fast", "exact"))
 VIDSORT_BATCH_SIZE = env_int("VIDSORT_BATCH_SIZE", 64, minimum=1)

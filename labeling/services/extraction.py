@@ -46,6 +46,7 @@ def encoder_config() -> EncoderConfig:
         device=settings.VIDSORT_DEVICE,
         batch_size=settings.VIDSORT_BATCH_SIZE,
         cache_dir=str(settings.VIDSORT_MODEL_CACHE),
+        runtime=settings.VIDSORT_ENCODER_RUNTIME,
     )
 
 

@@ -649,3 +649,15 @@ def _predictions_prune(*, library: Library) -> None:
     if active is not None:
         keep.append(active.version)
     Prediction.objects.filter(video__library=library).exclude(classifier_version__in=keep).delete()
+
+
+def top1_folders(
+    *, classifier: Classifier, encoder: Encoder | None, video_ids: list[int], vectors: np.ndarray
+) -> list[int | str]:
+    """The folder this classifier version puts first for each video, given its vectors (rows
+    of ``vectors``, in video_ids' order), blended exactly as its predictions are."""
+    predictor = _predictor_for(classifier=classifier, encoder=encoder)
+    uses_text = predictor.text_weight is not None or predictor.text_zero_shot is not None
+    text = text_rows(video_ids=video_ids) if uses_text else None
+    blended = predictor.blend(vectors, predictor.classes, text)
+    return [blended.classes[int(i)] for i in np.asarray(blended.probs).argmax(axis=1)]

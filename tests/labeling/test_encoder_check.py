@@ -1,0 +1,92 @@
+"""vidsort_encoder_check on the tiny model: each runtime against torch fp32 on the library's
+own videos and its active classifier; what it stores is what VIDSORT_ENCODER_RUNTIME=auto
+takes, and a runtime that fails the check is never taken."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from labeling.services.extraction import encoder_config, encoder_get, model_id_current
+from labeling.services.learning import classifier_train, predictions_compute
+from mlpipeline import runtimes
+from mlpipeline.encoder_config import base_model_id, check_file, runtime_model_id
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def library(embedded_library, settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    settings.VIDSORT_MODEL_CACHE = tmp_path / "models"  # this test's exports and check file
+    settings.VIDSORT_ENCODER_RUNTIME = "auto"
+    encoder = encoder_get()
+    classifier = classifier_train(library=embedded_library, encoder=encoder).classifier
+    predictions_compute(classifier=classifier, encoder=encoder)
+    return embedded_library
+
+
+def run_check(*args: str) -> str:
+    out = StringIO()
+    call_command("vidsort_encoder_check", "--sample", "6", *args, stdout=out)
+    return out.getvalue()
+
+
+def table_rows(output: str) -> dict[str, str]:
+    return {
+        line.split()[0]: line
+        for line in output.splitlines()
+        if line.split() and line.split()[0] in ("torch", "onnx", "onnx-int8")
+    }
+
+
+def test_check_prints_each_runtime_and_auto_takes_what_it_stored(library) -> None:  # type: ignore[no-untyped-def]
+    output = run_check()
+
+    rows = table_rows(output)
+    assert set(rows) == {"torch", "onnx", "onnx-int8"}, output
+    assert "6 videos, 48 frames" in output and "classifier v" in output
+    for line in rows.values():
+        assert line.rstrip().endswith("ok"), output  # tiny model: every runtime passes
+        assert "100.0%" in line  # top-1 agreement of the active classifier, measured
+    chosen = output.split("auto would take: ")[1].split()[0]
+    config = encoder_config()
+    stored = json.loads(check_file(config).read_text())[base_model_id(config)]
+    assert stored["auto"] == chosen and stored["videos"] == 6
+    assert stored["runtimes"]["onnx"]["cosine_min"] > 0.9999
+    assert stored["runtimes"]["onnx-int8"]["agreement"] == 1.0
+    # auto now runs the stored choice, and the embedding cache key says so.
+    assert model_id_current() == runtime_model_id(base_model_id(config), chosen)
+
+
+def test_auto_refuses_a_runtime_that_fails_the_check(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    real_run = runtimes.ImageRuntime.run
+    rng = np.random.default_rng(1)
+
+    def perturbed(self: runtimes.ImageRuntime, pixels: np.ndarray) -> np.ndarray:
+        out = real_run(self, pixels)
+        if self.runtime == "onnx-int8":  # fault injection: int8 kernels that compute wrongly
+            noise = rng.normal(0, float(np.abs(out).mean()), out.shape)
+            return (out + noise).astype(out.dtype)
+        return out
+
+    monkeypatch.setattr(runtimes.ImageRuntime, "run", perturbed)
+    output = run_check()
+
+    assert "refused: cosine < 0.99" in table_rows(output)["onnx-int8"], output
+    chosen = output.split("auto would take: ")[1].split()[0]
+    assert chosen in ("torch", "onnx")
+    assert not model_id_current().endswith("+onnx-int8")
+    from mlpipeline.encoder import create_encoder
+
+    assert create_encoder(encoder_config()).runtime == chosen
+
+
+def test_no_store_leaves_auto_as_it_was(library) -> None:  # type: ignore[no-untyped-def]
+    output = run_check("--no-store", "--runtime", "onnx")
+    assert set(table_rows(output)) == {"onnx"} and "stored in" not in output
+    assert not check_file(encoder_config()).exists()
