@@ -21,6 +21,8 @@ from labeling.models import (
     Vote,
 )
 from labeling.selectors.embeddings import labelled_embeddings
+from labeling.services import team as team_service
+from labeling.services.errors import FailedError
 from mlpipeline.embeddings import pack_vector
 from tests.labeling.helpers import assert_safe
 from tests.labeling.team_setup import Team, add_user, team_library
@@ -389,3 +391,75 @@ def test_in_team_mode_a_labeller_cannot_sort_directly(team: Team) -> None:
     other = team.loose[1].pk
     response = team.client("lab1").post("/api/sort", {"video": other, "folder": "b"}, format="json")
     assert response.status_code == 200, response.content
+
+
+def test_stats_match_hand_computed_figures(team: Team) -> None:
+    """The fixed example of tests/mlpipeline/test_agreement.py, stored as votes."""
+    users = [team.users[name] for name in ("lab1", "lab2", "lab3")]
+    a, b = team.folders["a"], team.folders["b"]
+    videos = team.loose[:6]
+    answers = {  # user index -> video index -> folder (a or b)
+        0: {0: a, 1: a, 2: b, 3: b, 4: a, 5: b},
+        1: {0: a, 1: b, 2: b, 3: b, 4: a},
+        2: {0: a, 1: a, 2: a, 5: b},
+    }
+    for i, user in enumerate(users):
+        batch = Batch.objects.create(
+            library=team.library, user=user, state="accepted", gold_total=2, gold_correct=2 - i % 2
+        )
+        for j, folder in answers[i].items():
+            Vote.objects.create(video=videos[j], user=user, folder=folder, batch=batch)
+        for k, gold in enumerate(list(team.gold)[:2]):
+            GoldAnswer.objects.create(
+                batch=batch,
+                video_id=gold,
+                user=user,
+                folder_id=team.gold[gold],
+                correct=not (i % 2 and k == 0),
+            )
+    for j, folder in {0: a, 1: a, 2: b, 5: b}.items():
+        Decision.objects.create(video=videos[j], folder=folder, kind="strong")
+    stats = team.client("rev").get("/api/team/stats").json()
+    rows = {row["username"]: row for row in stats["labellers"]}
+    assert [rows[n]["votes"] for n in ("lab1", "lab2", "lab3")] == [6, 5, 4]
+    assert rows["lab1"]["agreement_with_decided"] == pytest.approx(1.0)
+    assert rows["lab2"]["agreement_with_decided"] == pytest.approx(2 / 3)
+    assert rows["lab3"]["agreement_with_decided"] == pytest.approx(3 / 4)
+    assert rows["lab2"]["gold_accuracy"] == 0.5 and rows["lab1"]["gold_accuracy"] == 1.0
+    assert rows["lab1"]["batches_accepted"] == 1 and rows["lab1"]["batches_discarded"] == 0
+    ids = {u.username: u.pk for u in users}
+    kappa = {(k["a"], k["b"]): (k["kappa"], k["n"]) for k in stats["kappa"]}
+    assert kappa[(ids["lab1"], ids["lab2"])] == (pytest.approx(8 / 13), 5)
+    assert kappa[(ids["lab1"], ids["lab3"])] == (pytest.approx(0.5), 4)
+    assert kappa[(ids["lab2"], ids["lab3"])] == (pytest.approx(0.0), 3)
+    assert stats["alpha"] == pytest.approx(0.5)
+    assert stats["videos_with_2plus_votes"] == 6
+    assert stats["decided"] == {"strong": 4, "weak": 0, "reviewer": 0}
+
+
+def test_a_failed_move_leaves_the_decision_and_a_reviewer_retries_it(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = team_service.video_sort
+
+    def failing(**kwargs: Any) -> Any:
+        raise FailedError("no space left on device (injected)")
+
+    monkeypatch.setattr(team_service, "video_sort", failing)
+    pk = team.loose[0].pk
+    rev = team.client("rev")
+    body = rev.post("/api/decisions", {"video": pk, "folder": "a"}, format="json").json()
+    assert body["moved"] is False and body["error"].startswith("disk_error")
+    assert Video.objects.get(pk=pk).folder is None
+    decision = Decision.objects.get(video_id=pk)
+    assert decision.label_event is None
+    monkeypatch.setattr(team_service, "video_sort", real)
+    # Another folder is refused; the same folder carries the move out.
+    assert (
+        rev.post("/api/decisions", {"video": pk, "folder": "b"}, format="json").status_code == 409
+    )
+    body = rev.post("/api/decisions", {"video": pk, "folder": "a"}, format="json").json()
+    assert body["moved"] is True and body["event"] is not None
+    assert Decision.objects.get(video_id=pk).label_event_id == body["event"]
+    assert Decision.objects.filter(video_id=pk).count() == 1
+    assert_safe(team.library, team.originals)
