@@ -100,6 +100,8 @@ def test_a_batch_mixes_hidden_gold_among_the_videos(team: Team) -> None:
     # Asking again gives the same open batch.
     again = _batch(team.client("lab1"), expect=200)
     assert again["id"] == batch["id"]
+    # Reviewers get no batches (no gold, no check): their answer is a decision.
+    assert _batch(team.client("rev"), expect=409)["error"] == "reviewer"
 
 
 def test_not_enough_gold_gives_no_batch(team: Team) -> None:
