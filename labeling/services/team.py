@@ -71,12 +71,12 @@ def _counting_folders(video_id: int) -> list[int]:
 
 
 def decisions_make_locked(*, videos: list[Video], needed: int) -> list[Decision]:
-    """Decide each locked, undecided video whose counting votes reach consensus."""
+    """Decide each locked, undecided, loose video whose counting votes reach consensus."""
     decided = set(Decision.objects.filter(video__in=videos).values_list("video_id", flat=True))
     made = []
     for video in videos:
-        if video.pk in decided:
-            continue
+        if video.pk in decided or video.folder_id is not None:
+            continue  # decided, or sorted outside the vote (a reviewer, single-user mode)
         outcome = consensus(_counting_folders(video.pk), needed)
         if outcome is None:
             continue

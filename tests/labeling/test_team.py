@@ -465,3 +465,22 @@ def test_a_failed_move_leaves_the_decision_and_a_reviewer_retries_it(
     assert Decision.objects.get(video_id=pk).label_event_id == body["event"]
     assert Decision.objects.filter(video_id=pk).count() == 1
     assert_safe(team.library, team.originals)
+
+
+def test_votes_never_move_a_video_sorted_outside_the_vote(team: Team) -> None:
+    lab1, lab2, own = team.client("lab1"), team.client("lab2"), team.client("own")
+    b1 = _batch(lab1)
+    _answer(lab1, b1, _answers(team, b1, {}))
+    b2 = _batch(lab2)  # holds lab1's videos, not yet answered
+    work = [v["id"] for v in b2["videos"] if v["id"] not in team.gold]
+    own.patch("/api/team/settings", {"team_mode": False}, format="json")
+    assert (
+        own.post("/api/sort", {"video": work[0], "folder": "c"}, format="json").status_code == 200
+    )
+    own.patch("/api/team/settings", {"team_mode": True}, format="json")
+    result = _answer(lab2, b2, _answers(team, b2, {}))
+    assert result["state"] == "accepted"
+    assert set(result["decided"]) == set(work[1:])
+    assert Video.objects.get(pk=work[0]).folder == team.folders["c"]
+    assert not Decision.objects.filter(video_id=work[0]).exists()
+    assert_safe(team.library, team.originals)
