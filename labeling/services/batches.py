@@ -46,6 +46,7 @@ from labeling.services.team import (
     Decided,
     decisions_carry_out,
     decisions_make_locked,
+    decisions_unmoved_retry,
     team_library_check,
     videos_lock,
 )
@@ -108,6 +109,7 @@ def batch_create(*, library: Library, user: Any) -> tuple[Batch, bool]:
             "reviewers get no batches: their answer decides a video (POST /api/decisions)",
             code="reviewer",
         )
+    decisions_unmoved_retry(library=library, user=user)
     existing = batch_open_of(library=library, user=user)
     if existing is not None:
         return existing, False

@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from labeling.models import (
@@ -116,6 +118,27 @@ def decision_carry_out(*, decision: Decision, user: Any) -> Decided:
 
 def decisions_carry_out(*, decisions: list[Decision], user: Any) -> list[Decided]:
     return [decision_carry_out(decision=d, user=user) for d in decisions]
+
+
+# A decision whose move did not happen (the process died after the deciding commit, or
+# the disk refused) is carried out again by the next batch request, once no mover can
+# still be on it.
+UNMOVED_RETRY_AFTER_SECONDS = 60.0
+
+
+def decisions_unmoved_retry(*, library: Library, user: Any, limit: int = 20) -> list[Decided]:
+    """Carry out decisions left without their move (older than a minute)."""
+    cutoff = timezone.now() - timedelta(seconds=UNMOVED_RETRY_AFTER_SECONDS)
+    stale = (
+        Decision.objects.filter(
+            video__library=library, label_event__isnull=True, created_at__lte=cutoff
+        )
+        .exclude(video__folder_id=F("folder_id"))
+        .exclude(video__status=Video.Status.MISSING)
+        .select_related("folder")
+        .order_by("pk")[:limit]
+    )
+    return decisions_carry_out(decisions=list(stale), user=user)
 
 
 def decision_by_reviewer(*, video: Video, folder: Folder, user: Any) -> Decided:

@@ -3,11 +3,13 @@ gold standards, review, stats, settings and switching modes (real PostgreSQL, re
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
@@ -483,4 +485,27 @@ def test_votes_never_move_a_video_sorted_outside_the_vote(team: Team) -> None:
     assert set(result["decided"]) == set(work[1:])
     assert Video.objects.get(pk=work[0]).folder == team.folders["c"]
     assert not Decision.objects.filter(video_id=work[0]).exists()
+    assert_safe(team.library, team.originals)
+
+
+def test_a_decision_left_unmoved_is_carried_out_by_the_next_batch_request(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = team_service.video_sort
+
+    def failing(**kwargs: Any) -> Any:
+        raise FailedError("input/output error (injected)")
+
+    monkeypatch.setattr(team_service, "video_sort", failing)
+    pk = team.loose[0].pk
+    team.client("rev").post("/api/decisions", {"video": pk, "folder": "b"}, format="json")
+    monkeypatch.setattr(team_service, "video_sort", real)
+    assert Video.objects.get(pk=pk).folder is None
+    _batch(team.client("lab1"))  # too recent: a mover could still be on it
+    assert Video.objects.get(pk=pk).folder is None
+    Decision.objects.filter(video_id=pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    _batch(team.client("lab1"), expect=200)
+    video = Video.objects.get(pk=pk)
+    assert video.folder == team.folders["b"]
+    assert Decision.objects.get(video_id=pk).label_event.to_name == "b"
     assert_safe(team.library, team.originals)
