@@ -320,3 +320,29 @@ def group_labels(n: int, groups: Sequence[Sequence[int]]) -> np.ndarray:
     for group in groups:
         labels[list(group)] = min(group)
     return labels
+
+
+def keep_apart(
+    items: Sequence[int], group_of: dict[int, int], *, complete: bool = True
+) -> list[int]:
+    """``items`` re-ordered so that no two members of one group come back to back.
+
+    Greedy and stable: each position takes the earliest remaining item whose group
+    differs from the previous item's. When ``items`` is the whole queue (``complete``),
+    a group holding half of what remains goes next, so that the end of the queue is not
+    left to one group whenever any order could avoid it. Items absent from ``group_of``
+    are groups of their own.
+    """
+    remaining = list(items)
+    ordered: list[int] = []
+    previous: int | None = None
+    while remaining:
+        groups = [group_of.get(item, -1 - item) for item in remaining]
+        pick = next((k for k, g in enumerate(groups) if g != previous), 0)
+        if complete:
+            largest = max(set(groups), key=groups.count)
+            if largest != previous and 2 * groups.count(largest) >= len(remaining):
+                pick = groups.index(largest)
+        ordered.append(remaining.pop(pick))
+        previous = groups[pick]
+    return ordered

@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from labeling.models import Embedding, Library, Video
+from labeling.selectors.classifiers import classifier_active
 from labeling.selectors.embeddings import embedding_table_stamp
 from mlpipeline.duplicates import Clip, duplicate_groups
 from mlpipeline.embeddings import unpack_vector
@@ -34,10 +35,12 @@ _lock = threading.Lock()
 
 
 def _stamp(library: Library) -> tuple:
+    """Changes when videos come, go or go missing, or embeddings change; not on moves (a
+    sort changes no content), so sorting in the player does not recompute the groups."""
     videos = Video.objects.filter(library=library).aggregate(
-        n=Count("id"), top=Max("id"), changed=Max("updated_at")
+        n=Count("id"), top=Max("id"), missing=Count("id", filter=Q(status=Video.Status.MISSING))
     )
-    return (*embedding_table_stamp(), videos["n"], videos["top"], videos["changed"])
+    return (*embedding_table_stamp(), videos["n"], videos["top"], videos["missing"])
 
 
 def library_duplicates(*, library: Library, model_id: str) -> LibraryDuplicates:
@@ -106,6 +109,20 @@ def _with_unembedded_copies(
         else:  # embedded copies of it stand alone: the group starts here
             extra.append(sorted(same))
     return sorted(groups + extra, key=lambda group: (-len(group), group[0]))
+
+
+def library_duplicates_model_id(*, library: Library) -> str | None:
+    """The model whose frames the queue compares: the active classifier's, else the
+    newest embedding's in the library (None: nothing is embedded)."""
+    active = classifier_active(library=library)
+    if active is not None:
+        return active.model_id
+    return (
+        Embedding.objects.filter(video__library=library)
+        .order_by("-pk")
+        .values_list("model_id", flat=True)
+        .first()
+    )
 
 
 def duplicate_group_videos(*, library: Library, video_ids: list[int]) -> dict[int, Video]:

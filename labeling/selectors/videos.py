@@ -18,12 +18,15 @@ from django.db.models import (
 
 from labeling.models import Embedding, LabelEvent, Library, MoveIntent, Prediction, Video
 from labeling.selectors.classifiers import classifier_active
+from labeling.selectors.duplicates import library_duplicates, library_duplicates_model_id
 from labeling.selectors.folders import folder_ids, label_counts
 from labeling.selectors.preferences import FAVOURITED_ORDER, QUEUE_ORDERS
+from mlpipeline.duplicates import keep_apart
 from mlpipeline.embeddings import unpack_vector
 from mlpipeline.strategies import QueueCandidates, farthest_first, order_queue
 
 DIVERSITY_POOL = 100
+KEEP_APART = 50  # look-ahead past the page when keeping duplicate groups apart
 PREDICTION_ORDERS = {
     # order name -> ordering of Prediction rows (best first); videos without a prediction
     # of the active version come after them, by id.
@@ -96,6 +99,15 @@ def queue_page(
     filters = filters if filters is not None else QUEUE_FILTERS
     videos = Video.objects.filter(library=library, **filters)
     total = videos.count()
+    group_of = _duplicate_groups(library)
+    if group_of:
+        # Members of one duplicate group never come back to back: the order up to this
+        # page (plus a look-ahead) is re-ordered with mlpipeline.duplicates.keep_apart,
+        # the same way for every page, so pages stay consistent.
+        wanted = offset + limit + KEEP_APART
+        ids = _ordered_ids(library, videos, filters, order, seed, 0, wanted)
+        apart = keep_apart(ids, group_of, complete=len(ids) < wanted)
+        return _load_in_order(library, apart[offset : offset + limit]), total
     if order == "uncertainty+diversity" and offset < DIVERSITY_POOL:
         pool_size = max(DIVERSITY_POOL, offset + limit)
         ids = _prediction_order_ids(library, videos, filters, order, 0, pool_size)
@@ -103,6 +115,36 @@ def queue_page(
     return _load_in_order(
         library, _page_ids(library, videos, filters, order, seed, offset, limit)
     ), total
+
+
+def _duplicate_groups(library: Library) -> dict[int, int]:
+    """Video id -> duplicate group of the library (empty when it has none)."""
+    model_id = library_duplicates_model_id(library=library)
+    if model_id is None:
+        return {}
+    return library_duplicates(library=library, model_id=model_id).group_of
+
+
+def _ordered_ids(
+    library: Library,
+    videos: QuerySet[Video],
+    filters: dict[str, Any],
+    order: str,
+    seed: int,
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """The ids of ``queue_page`` before duplicates are kept apart."""
+    if order == "uncertainty+diversity" and offset < DIVERSITY_POOL:
+        pool_size = max(DIVERSITY_POOL, offset + limit)
+        ids = _prediction_order_ids(library, videos, filters, order, 0, pool_size)
+        pool = [v.pk for v in _diversified(_load_in_order(library, ids))]
+        if len(pool) >= offset + limit or len(ids) < pool_size:
+            return pool[offset : offset + limit]
+        return pool + _page_ids(
+            library, videos, filters, order, seed, len(pool), offset + limit - len(pool)
+        )
+    return _page_ids(library, videos, filters, order, seed, offset, limit)
 
 
 def _page_ids(

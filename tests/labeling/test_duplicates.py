@@ -105,3 +105,20 @@ def test_resolve_refuses_a_video_in_no_group(dup_library: Library, api: APIClien
     )
     assert response.status_code == 400
     assert not (Path(dup_library.root) / "Dupes").exists()
+
+
+@pytest.mark.parametrize("order", ["uncertainty+diversity", "filename", "newest", "random"])
+def test_the_queue_never_shows_one_group_back_to_back(
+    dup_library: Library, api: APIClient, order: str
+) -> None:
+    groups = _groups(api)
+    assert max(len(g) for g in groups) >= 4  # bunny_a, its copy, re-encode and crop
+    group_of = {name: i for i, g in enumerate(groups) for name in g}
+    names: list[str] = []
+    for offset in (0, 3, 6, 9):  # pages of 3: the rule holds across page boundaries
+        response = api.get("/api/videos", {"order": order, "limit": 3, "offset": offset})
+        assert response.status_code == 200, response.content
+        names += [v["filename"] for v in response.json()["videos"]]
+    assert sorted(names) == sorted(set(names)) and len(names) == 9
+    for a, b in zip(names, names[1:], strict=False):
+        assert a not in group_of or group_of.get(a) != group_of.get(b), names

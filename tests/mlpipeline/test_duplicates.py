@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlpipeline.duplicates import Clip, DuplicateConfig, duplicate_groups, group_labels
+from mlpipeline.duplicates import (
+    Clip,
+    DuplicateConfig,
+    duplicate_groups,
+    group_labels,
+    keep_apart,
+)
 
 
 def _clip(rng: np.random.Generator, frames: int = 8, dim: int = 64) -> np.ndarray:
@@ -54,3 +60,13 @@ def test_one_borderline_pair_does_not_chain_two_families() -> None:
     assert labels[0] == labels[1] == labels[2]
     assert labels[3] == labels[4] == labels[5]
     assert labels[0] != labels[3]
+
+
+def test_keep_apart_separates_groups_whenever_possible() -> None:
+    group_of = {1: 0, 2: 0, 3: 0, 4: 0, 7: 1, 8: 1}
+    items = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    ordered = keep_apart(items, group_of)
+    assert sorted(ordered) == items
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        assert a not in group_of or group_of[a] != group_of.get(b), ordered
+    assert keep_apart([5, 6, 9], group_of) == [5, 6, 9]  # no groups: unchanged
