@@ -19,8 +19,10 @@ from labeling.models import (
     Job,
     LabelEvent,
     Library,
+    Membership,
     MoveIntent,
     Prediction,
+    TokenScope,
     Video,
 )
 from labeling.services.autofile import FolderPlan
@@ -97,9 +99,20 @@ def _plan_text(plans: list[FolderPlan]) -> str:
     return "; ".join(parts)
 
 
+class MembershipInline(admin.TabularInline):
+    """Who holds which role in the library (docs/team.md, "Roles")."""
+
+    model = Membership
+    extra = 1
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["user"]
+
+
 @admin.register(Library)
 class LibraryAdmin(admin.ModelAdmin):
     list_display = ["name", "root", "video_count", "folder_count", "last_scan_at"]
+    inlines = [MembershipInline]
     readonly_fields = ["created_at", "last_scan_at"]
     actions = [
         "autofile_dry_run",
@@ -419,3 +432,28 @@ class MoveIntentAdmin(ReadOnlyAdmin):
     list_filter = ["state", "route", "step"]
     search_fields = ["src_path", "dst_path", "video__filename"]
     list_select_related = ["video", "user"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Roles per library; superusers are owners everywhere without a row."""
+
+    list_display = ["user", "library", "role", "created_at"]
+    list_filter = ["role", "library"]
+    search_fields = ["user__username", "library__name"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(TokenScope)
+class TokenScopeAdmin(admin.ModelAdmin):
+    """An API token's limit beyond its user's role: read-only (GET) or full."""
+
+    list_display = ["token", "token_user", "read_only"]
+    list_filter = ["read_only"]
+    search_fields = ["token__user__username"]
+    raw_id_fields = ["token"]
+
+    @admin.display(description="user")
+    def token_user(self, obj: TokenScope) -> str:
+        return str(obj.token.user)

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from labeling.page_access import role_page
 from labeling.selectors import (
     QUEUE_ORDERS,
     folders_with_counts,
@@ -52,6 +53,7 @@ GALLERY_PAGE_SIZE = 24
 
 
 @login_required
+@role_page("viewer")
 def home(request: HttpRequest) -> HttpResponse:
     try:
         library = library_current()
@@ -75,6 +77,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
+@role_page("viewer")
 @ensure_csrf_cookie  # the page's POSTs read the csrftoken cookie
 def player(request: HttpRequest) -> HttpResponse:
     try:
@@ -105,6 +108,7 @@ def player(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_page("viewer")
 @ensure_csrf_cookie
 def gallery(request: HttpRequest, folder: str) -> HttpResponse:
     try:
@@ -132,6 +136,7 @@ def gallery(request: HttpRequest, folder: str) -> HttpResponse:
 
 
 @login_required
+@role_page("viewer")
 @ensure_csrf_cookie  # the settings form PATCHes
 def team(request: HttpRequest) -> HttpResponse:
     """The team page: each labeller's figures, agreement, and the team settings (owners)."""
@@ -165,6 +170,7 @@ TIKTOK_SHOWN = 200
 
 
 @login_required
+@role_page("viewer", write="reviewer")  # importing an export writes the library's data
 def tiktok(request: HttpRequest) -> HttpResponse:
     """Import a TikTok data export (upload), and what it matched or still misses."""
     try:
@@ -195,6 +201,7 @@ def tiktok(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_page("viewer")
 def tiktok_missing(request: HttpRequest) -> HttpResponse:
     """The links with no file, one a line: a batch file for `yt-dlp -a`."""
     try:

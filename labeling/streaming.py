@@ -7,9 +7,10 @@ VIDSORT_ACCEL_REDIRECT_PREFIX: the view still authorises the request and resolve
 path, then hands the bytes (and the Range handling) to nginx with X-Accel-Redirect.
 
 Who may watch: logged-in users (session) or API clients with a token
-(``Authorization: Token …``). An anonymous request without credentials is redirected
-to the login page (302, like every page); a wrong token gets 401. No file byte is ever
-sent before that check.
+(``Authorization: Token …``) who hold a role (viewer or more) in the video's library
+(docs/team.md). An anonymous request without credentials is redirected to the login page
+(302, like every page); a wrong token gets 401, no role 403. No file byte is ever sent
+before those checks.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from labeling.middleware import url_without_credentials
+from labeling.models import Library
 from labeling.ranges import ByteRange, RangeNotSatisfiable, parse_range_header
 from labeling.selectors.proxies import proxy_file
+from labeling.selectors.roles import role_check
 from labeling.selectors.videos import video_with_library
 from labeling.services.paths import UnsafePath, path_resolve_real
 
@@ -117,6 +120,17 @@ def _authorise(request: HttpRequest) -> HttpResponse | None:
     return redirect_to_login(url_without_credentials(request.get_full_path()))
 
 
+def _role_refusal(request: HttpRequest, library: Library) -> JsonResponse | None:
+    """None when the user may watch the library's videos (viewer or more), else a 403."""
+    check = role_check(request.user, library, "viewer")
+    if check.allowed:
+        return None
+    # The API's error shape for a role too low (labeling/api/access.py).
+    body: dict[str, object] = {"error": "role_required", "detail": check.message}
+    body |= {"required_role": check.required, "role": check.role, "library": check.library_id}
+    return JsonResponse(body, status=403)
+
+
 def _etag(st: os.stat_result) -> str:
     # Size + mtime, like nginx's: changes whenever the file is rewritten, and costs
     # no read of the file.
@@ -157,6 +171,9 @@ def video_stream(request: HttpRequest, video_id: int) -> HttpResponseBase:
     video = video_with_library(video_id=video_id)
     if video is None:
         return _not_found("No such video.")
+    refusal = _role_refusal(request, video.library)
+    if refusal is not None:
+        return refusal
     try:
         real_path, relative = path_resolve_real(root=video.library.root, rel=video.path)
     except UnsafePath:
@@ -190,6 +207,9 @@ def video_proxy_stream(request: HttpRequest, video_id: int) -> HttpResponseBase:
     video = video_with_library(video_id=video_id)
     if video is None:
         return _not_found("No such video.")
+    refusal = _role_refusal(request, video.library)
+    if refusal is not None:
+        return refusal
     target = proxy_file(content_hash=video.content_hash)
     opened = _open_regular(str(target)) if target is not None else None
     if opened is None:

@@ -28,6 +28,43 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
+def owner_everywhere():
+    """`own(user)`: the user becomes owner of every library, now and created later in the test.
+
+    Before roles (docs/team.md) every signed-in user could do everything; tests written for
+    that single-user install give their users this, so they keep meaning what they did.
+    Role tests do not use it.
+    """
+    from django.db.models.signals import post_save
+
+    from labeling.models import Library, Membership
+
+    owners: list = []
+
+    def make_owners(library: Library) -> None:
+        for user in owners:
+            Membership.objects.get_or_create(
+                library=library, user=user, defaults={"role": Membership.Role.OWNER}
+            )
+
+    def on_library_saved(sender: type, instance: Library, created: bool, **kwargs: object) -> None:
+        if created:
+            make_owners(instance)
+
+    uid = f"tests-owner-everywhere-{id(owners)}"
+    post_save.connect(on_library_saved, sender=Library, weak=False, dispatch_uid=uid)
+
+    def own(user):
+        owners.append(user)
+        for library in Library.objects.all():
+            make_owners(library)
+        return user
+
+    yield own
+    post_save.disconnect(sender=Library, dispatch_uid=uid)
+
+
+@pytest.fixture
 def library_dir(tmp_path: Path) -> Path:
     root = tmp_path / "library"
     root.mkdir()

@@ -1,5 +1,8 @@
 """One error shape for the whole API: {"error": code, "detail": message}.
 
+A few errors add keys of their own beside those two: a refusal for a role too low
+(labeling/api/access.py) says "required_role", "role" and "library".
+
 DRF's default shapes vary by exception ({"detail": …}, {"field": [...]}); scripts want
 one thing to parse. Unexpected exceptions still propagate (and are logged) so bugs are
 not hidden, but every anticipated bad input maps to a 4xx here. Service errors
@@ -119,5 +122,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     body: dict[str, Any] = {"error": code, "detail": _flatten(data)}
     if isinstance(response.data, dict) and isinstance(exc, exceptions.ValidationError):
         body["fields"] = response.data
+    # Keys an exception adds to the shape (a 403 for a role says which role is needed).
+    body.update(getattr(exc, "extra", None) or {})
     response.data = body
     return response

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.access import REVIEWER
 from labeling.models import Library
 from labeling.selectors.exports import label_event_rows, video_label_rows
 from labeling.services.library import library_current
@@ -156,6 +157,9 @@ class _ExportView(APIView):
 
 
 class EventExportView(_ExportView):
+    # Everyone's sorts, who made them: a reviewer's read.
+    roles_required = {"GET": REVIEWER}
+
     columns = EVENT_FIELDS
     name = "label-events"
 
@@ -172,6 +176,9 @@ class EventExportView(_ExportView):
 
 
 class LabelExportView(_ExportView):
+    # Every video's label (the training set): a reviewer's read.
+    roles_required = {"GET": REVIEWER}
+
     columns = LABEL_FIELDS
     name = "labels"
 

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.access import REVIEWER, VIEWER
 from labeling.api.errors import Conflict
 from labeling.models import Classifier, Job
 from labeling.selectors.jobs import (
@@ -99,6 +100,8 @@ class RetrainRunningSerializer(RetrainStartedSerializer):
 
 
 class RetrainView(APIView):
+    roles_required = {"POST": REVIEWER}
+
     @extend_schema(
         request=None,
         responses={201: RetrainStartedSerializer, 409: RetrainRunningSerializer},
@@ -114,6 +117,8 @@ class RetrainView(APIView):
 
 
 class RetrainStatusView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(responses={200: RetrainStatusSerializer})
     def get(self, request: Request) -> Response:
         jobs_mark_lost()  # a dead worker never leaves "running" on screen
@@ -126,6 +131,8 @@ class JobListSerializer(serializers.Serializer):
 
 
 class JobListView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(operation_id="jobs_list", responses={200: JobListSerializer})
     def get(self, request: Request) -> Response:
         jobs_mark_lost()
@@ -138,6 +145,8 @@ def _job_of_current_library(job_id: int) -> Job:
 
 
 class JobDetailView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(responses={200: JobSerializer})
     def get(self, request: Request, job_id: int) -> Response:
         jobs_mark_lost()
@@ -145,6 +154,8 @@ class JobDetailView(APIView):
 
 
 class JobCancelView(APIView):
+    roles_required = {"POST": REVIEWER}
+
     @extend_schema(request=None, responses={200: JobSerializer})
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_of_current_library(job_id)
@@ -160,6 +171,8 @@ class ClassifierListSerializer(serializers.Serializer):
 
 
 class ClassifierListView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(operation_id="classifiers_list", responses={200: ClassifierListSerializer})
     def get(self, request: Request) -> Response:
         classifiers = classifiers_newest_first(library=library_current())
@@ -181,6 +194,8 @@ class ClassifierActivatedSerializer(ClassifierSerializer):
 
 
 class ClassifierActivateView(APIView):
+    roles_required = {"POST": REVIEWER}
+
     @extend_schema(request=None, responses={200: ClassifierActivatedSerializer})
     def post(self, request: Request, classifier_id: int) -> Response:
         classifier = get_object_or_404(

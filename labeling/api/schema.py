@@ -1,8 +1,8 @@
 """OpenAPI: the schema at /api/schema/ and Swagger UI at /api/docs/.
 
 Swagger UI's files come from drf-spectacular-sidecar (settings.SPECTACULAR_SETTINGS), so
-the page works without internet access. Both need an authenticated user, like every
-other endpoint.
+the page works without internet access. Both need a signed-in user, with any role or none
+(labeling/api/access.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.access import SIGNED_IN
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "The API's one error shape (labeling/api/errors.py).",
@@ -29,6 +31,20 @@ ERROR_SCHEMA: dict[str, Any] = {
             "additionalProperties": True,
             "description": "Per-field messages (validation errors only).",
         },
+        "required_role": {
+            "type": "string",
+            "description": "The role the operation needs (error 'role_required' only).",
+        },
+        "role": {
+            "type": "string",
+            "nullable": True,
+            "description": "The caller's role in the library; null: none ('role_required').",
+        },
+        "library": {
+            "type": "integer",
+            "nullable": True,
+            "description": "The library the role was checked in ('role_required' only).",
+        },
     },
     "required": ["error", "detail"],
 }
@@ -37,7 +53,9 @@ ERROR_SCHEMA: dict[str, Any] = {
 ERROR_STATUSES = {
     "400": "Bad input.",
     "401": "Not authenticated.",
-    "403": "Not authenticated, or CSRF token missing on a session POST.",
+    "403": "Not authenticated, CSRF token missing on a session POST, the user's role in the "
+    "library is below the one the operation needs (error 'role_required', with "
+    "'required_role'), or a read-only token tried to change something.",
     "404": "No such object.",
     "405": "Method not allowed.",
     "406": "Not acceptable.",
@@ -68,10 +86,22 @@ def postprocess_error_responses(
     return result
 
 
+class SchemaView(SpectacularAPIView):
+    """The schema: documentation of the API, readable by any signed-in user."""
+
+    roles_required = {"GET": SIGNED_IN}
+
+
+class SwaggerView(SpectacularSwaggerView):
+    roles_required = {"GET": SIGNED_IN}
+
+
 @extend_schema(exclude=True)
 class ApiNotFoundView(APIView):
     """Any other /api/ path (or a path parameter that is not an id): a 404 in the API's
     error shape, not Django's HTML page, so scripts parse one format. It goes last."""
+
+    roles_required = dict.fromkeys(["GET", "POST", "PUT", "PATCH", "DELETE"], SIGNED_IN)
 
     def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise NotFound(f"no API endpoint at {request.path[:200]!r}; see /api/docs/")
@@ -80,7 +110,7 @@ class ApiNotFoundView(APIView):
 
 
 urlpatterns = [
-    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^schema/?$", SchemaView.as_view(), name="api-schema"),
+    re_path(r"^docs/?$", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 not_found_urlpatterns = [re_path(r"^", ApiNotFoundView.as_view(), name="api-not-found")]

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.access import VIEWER
 from labeling.api.serializers import SearchResultsSerializer
 from labeling.selectors.search import FILTER_POOL
 from labeling.services.library import library_current
@@ -41,6 +42,8 @@ class SearchQuery(serializers.Serializer):
 
 
 class SearchView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(
         operation_id="search",
         parameters=[

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.access import LABELLER, REVIEWER, library_of_request, require_role
 from labeling.api.errors import TooLarge
 from labeling.models import LabelEvent
 from labeling.selectors import folders_with_counts
@@ -160,12 +161,15 @@ def _all_or_multi(success: bool) -> int:
 class SortView(APIView):
     """Sort one video: {"video": id, "folder": id | name | null} or {"filename", "folder"}."""
 
+    roles_required = {"POST": LABELLER}
+
     @extend_schema(request=SortInput, responses={200: SortResultSerializer})
     def post(self, request: Request) -> Response:
         data = SortInput(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data
         video = video_resolve(video_id=args.get("video"), filename=args.get("filename"))
+        require_role(request, video.library, LABELLER)  # the video's library may be another
         folder = folder_resolve(library=video.library, ref=args["folder"])
         extra: dict[str, Any] = {}
         if "expected_folder" in args:
@@ -190,13 +194,20 @@ class BulkInput(serializers.Serializer):
 class BulkSortView(APIView):
     """Sort many videos; 200 when every item succeeded, 207 with per-item outcomes if not."""
 
+    roles_required = {"POST": LABELLER}
+
     @extend_schema(
         request=BulkInput, responses={200: BulkResultSerializer, 207: BulkResultSerializer}
     )
     def post(self, request: Request) -> Response:
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = videos_sort_bulk(items=data.validated_data["items"], user=request.user)
+        report = videos_sort_bulk(
+            # Videos of the library the role was checked in; others are "not found".
+            items=data.validated_data["items"],
+            user=request.user,
+            library=library_of_request(request),
+        )
         return Response(BulkResultSerializer(report).data, status=_all_or_multi(report.success))
 
 
@@ -206,6 +217,8 @@ class UndoInput(serializers.Serializer):
 
 class UndoView(APIView):
     """Undo the caller's latest sort (or {"event": id}, which must be theirs and latest)."""
+
+    roles_required = {"POST": LABELLER}
 
     @extend_schema(request=UndoInput, responses={200: UndoResultSerializer})
     def post(self, request: Request) -> Response:
@@ -241,6 +254,9 @@ class AutofileInput(serializers.Serializer):
 class AutofileView(APIView):
     """File every unsorted video predicted at >= threshold; "dry_run" (default true) only lists."""
 
+    # A dry run lists; moving (dry_run false) needs a reviewer (checked in post).
+    roles_required = {"POST": LABELLER}
+
     @extend_schema(
         request=AutofileInput,
         responses={200: AutofileResultSerializer, 207: AutofileResultSerializer},
@@ -249,8 +265,11 @@ class AutofileView(APIView):
         data = AutofileInput(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data
+        library = library_by_id_or_current(library_id=args.get("library"))
+        if not args["dry_run"]:
+            require_role(request, library, REVIEWER)  # moving files for real
         report = videos_autofile(
-            library=library_by_id_or_current(library_id=args.get("library")),
+            library=library,
             user=request.user,
             threshold=args["threshold"],
             per_folder=args.get("per_folder"),

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.access import VIEWER
 from labeling.api.serializers import VideoTextSerializer
 from labeling.models import Video
 from labeling.selectors.text import video_text
@@ -18,6 +19,8 @@ from labeling.services.library import library_current
 
 
 class VideoTextView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(responses={200: VideoTextSerializer}, operation_id="video_text")
     def get(self, request: Request, video_id: int) -> Response:
         video = get_object_or_404(Video, pk=video_id, library=library_current())

@@ -11,6 +11,7 @@ from labeling.api import (
     duplicates,
     export,
     jobs,
+    members,
     proxies,
     schema,
     search,
@@ -31,6 +32,7 @@ urlpatterns: list = [
     *duplicates.urlpatterns,  # duplicates, duplicates/resolve
     *team.urlpatterns,  # team mode: batches, votes, review, decisions, gold, team stats
     *cmu.urlpatterns,  # v1/get_batch, v1/send_batch, v1/get_label_statistics (CMU tool)
+    *members.urlpatterns,  # members: roles in a library (owners)
     *schema.urlpatterns,  # schema/ (OpenAPI), docs/ (Swagger UI)
     *schema.not_found_urlpatterns,  # last: any other /api/ path is a JSON 404
 ]

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.access import REVIEWER, SIGNED_IN, VIEWER
 from labeling.api.serializers import (
     FolderItemSerializer,
     FolderKeyHolderSerializer,
@@ -51,6 +52,8 @@ from labeling.services.preferences import user_preference_set
 
 
 class VideoListView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("folder", str, description="Folder id, or 'unsorted' (default)."),
@@ -80,6 +83,8 @@ class VideoListView(APIView):
 
 
 class VideoDetailView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(responses={200: VideoDetailSerializer})
     def get(self, request: Request, video_id: int) -> Response:
         video = get_object_or_404(videos_with_history(library=library_current()), pk=video_id)
@@ -103,6 +108,8 @@ def _folder_updated_answer(updated: FolderUpdated) -> Response:
 
 
 class FolderListView(APIView):
+    roles_required = {"GET": VIEWER, "POST": REVIEWER}
+
     @extend_schema(request=FolderWriteSerializer, responses={201: FolderItemSerializer})
     def post(self, request: Request) -> Response:
         serializer = FolderWriteSerializer(data=request.data)
@@ -128,6 +135,8 @@ class FolderListView(APIView):
 
 
 class FolderDetailView(APIView):
+    roles_required = {"GET": VIEWER, "PATCH": REVIEWER, "PUT": REVIEWER, "DELETE": REVIEWER}
+
     def _folder(self, folder_id: int) -> Folder:
         return get_object_or_404(folders_with_counts(library=library_current()), pk=folder_id)
 
@@ -158,12 +167,17 @@ class FolderDetailView(APIView):
 
 
 class StatsView(APIView):
+    roles_required = {"GET": VIEWER}
+
     @extend_schema(responses={200: StatsSerializer})
     def get(self, request: Request) -> Response:
         return Response(StatsSerializer(library_stats(library=library_current())).data)
 
 
 class PreferenceView(APIView):
+    # Each user's own player settings, in no library.
+    roles_required = {"GET": SIGNED_IN, "PUT": SIGNED_IN, "PATCH": SIGNED_IN}
+
     @extend_schema(responses={200: PreferenceSerializer})
     def get(self, request: Request) -> Response:
         return Response({"queue_order": queue_order_for_user(user=request.user)})

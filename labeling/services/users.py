@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from labeling.models import TokenScope
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
@@ -22,9 +24,21 @@ def user_token_revoke(*, user: User) -> bool:
     return bool(deleted)
 
 
-def user_token_get_or_create(*, user: User, rotate: bool = False) -> tuple[Token, bool]:
-    """The user's token (created=True when new); rotate replaces the old key at once."""
+def user_token_get_or_create(
+    *, user: User, rotate: bool = False, read_only: bool | None = None
+) -> tuple[Token, bool]:
+    """The user's token (created=True when new); rotate replaces the old key at once.
+
+    read_only True limits the token to reading (GET, HEAD, OPTIONS), False lifts that
+    limit, None keeps the token's scope (a rotated key keeps it too; a new token: full,
+    within its user's role).
+    """
     with transaction.atomic():
         if rotate:
+            if read_only is None:
+                read_only = TokenScope.objects.filter(token__user=user, read_only=True).exists()
             Token.objects.filter(user=user).delete()
-        return Token.objects.get_or_create(user=user)
+        token, created = Token.objects.get_or_create(user=user)
+        if read_only is not None:
+            TokenScope.objects.update_or_create(token=token, defaults={"read_only": read_only})
+        return token, created

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from labeling.page_access import role_page
 from labeling.services.library import library_current
 
 
@@ -27,12 +28,14 @@ def _page(request: HttpRequest, template: str, config: dict) -> HttpResponse:
 
 
 @login_required
+@role_page("viewer")
 @ensure_csrf_cookie
 def duplicates(request: HttpRequest) -> HttpResponse:
     return _page(request, "labeling/duplicates.html", {"defaultFolder": "Duplicates"})
 
 
 @login_required
+@role_page("viewer")
 @ensure_csrf_cookie
 def suggestions(request: HttpRequest) -> HttpResponse:
     return _page(request, "labeling/suggestions.html", {})

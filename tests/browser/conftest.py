@@ -123,8 +123,9 @@ def phone_page(phone_context):
 
 
 @pytest.fixture
-def browser_user(django_user_model):
-    return django_user_model.objects.create_user("ann", password=PASSWORD)
+def browser_user(django_user_model, owner_everywhere):
+    # An owner of the test's libraries: the one user of a single-user install.
+    return owner_everywhere(django_user_model.objects.create_user("ann", password=PASSWORD))
 
 
 def login(

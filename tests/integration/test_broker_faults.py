@@ -117,8 +117,8 @@ def demo(make_demo, settings, tiny_model) -> Path:
 
 
 @pytest.fixture
-def api() -> APIClient:
-    user = get_user_model().objects.create_user("ann", password="pw-12345678")
+def api(owner_everywhere) -> APIClient:
+    user = owner_everywhere(get_user_model().objects.create_user("ann", password="pw-12345678"))
     client = APIClient()
     client.force_authenticate(user)
     return client

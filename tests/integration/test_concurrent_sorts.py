@@ -99,12 +99,12 @@ def test_two_concurrent_sorts_into_the_same_folder_make_one_move_and_one_noop(
 
 
 def test_two_concurrent_api_sorts_to_different_folders_give_one_409(
-    real_services, library_dir, settings
+    real_services, library_dir, settings, owner_everywhere
 ):
     settings.VIDSORT_LIBRARY = library_dir
     lib = make_library(library_dir, {"clip.mp4": b"clip"}, folders=("cats", "dogs"))
     pk = Video.objects.get().pk
-    user = get_user_model().objects.create_user("ann")
+    user = owner_everywhere(get_user_model().objects.create_user("ann"))
 
     def client(name: str, barrier: threading.Barrier) -> tuple[int, dict]:
         api = APIClient()

@@ -260,14 +260,16 @@ def servers(
 
 
 @pytest.fixture
-def stack(servers: Servers, django_user_model) -> Stack:
+def stack(servers: Servers, django_user_model, owner_everywhere) -> Stack:
     """Rows in the test database (committed: transaction=True) that gunicorn can see."""
     library = Library.objects.create(name="stack", root=str(servers.library_root))
     video = Video.objects.create(library=library, path="clip.mp4", filename="clip.mp4")
     odd = Video.objects.create(library=library, path=ODD_NAME, filename=Path(ODD_NAME).name)
     escaping = Video.objects.create(library=library, path="../outside.mp4", filename="outside.mp4")
     # is_staff: LOGIN_URL is still the admin login, which only lets staff in.
-    django_user_model.objects.create_user(username="watcher", password=PASSWORD, is_staff=True)
+    owner_everywhere(
+        django_user_model.objects.create_user(username="watcher", password=PASSWORD, is_staff=True)
+    )
     return Stack(
         base=servers.base,
         gunicorn_base=servers.gunicorn_base,

@@ -48,9 +48,12 @@ def wait_done(job_id: int, timeout: float = 420.0) -> Job:
     raise AssertionError(f"job {job_id} still {job.state} at {job.stage} after {timeout} s")
 
 
-def test_a_retrain_over_a_name_that_is_not_utf8_finishes(celery_worker_process, poisoned):
+def test_a_retrain_over_a_name_that_is_not_utf8_finishes(
+    celery_worker_process, poisoned, owner_everywhere
+):
     client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("ann", password="pw-1234567"))
+    ann = get_user_model().objects.create_user("ann", password="pw-1234567")
+    client.force_authenticate(owner_everywhere(ann))
     response = client.post("/api/retrain")
     assert response.status_code == 201, response.content
 

@@ -57,8 +57,10 @@ def settings_override(settings):
 
 
 @pytest.fixture
-def token(db) -> str:
-    user = get_user_model().objects.create_user("fuzz", password="x-12345678")
+def token(db, owner_everywhere) -> str:
+    # An owner: every operation is fuzzed past the role check (tests/labeling/test_roles_schema.py
+    # covers the refusals).
+    user = owner_everywhere(get_user_model().objects.create_user("fuzz", password="x-12345678"))
     return Token.objects.create(user=user).key
 
 

@@ -66,8 +66,8 @@ def text_library(settings: Any, tmp_path: Path, tiny_model: None) -> Path:
 
 
 @pytest.fixture
-def api() -> APIClient:
-    user = get_user_model().objects.create_user("ann", password="pw-12345678")
+def api(owner_everywhere) -> APIClient:
+    user = owner_everywhere(get_user_model().objects.create_user("ann", password="pw-12345678"))
     client = APIClient()
     client.force_authenticate(user)
     return client

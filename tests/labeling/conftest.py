@@ -1,5 +1,6 @@
-"""Fixtures shared by the labeling tests: a library, the small sorting library, a user and
-clients logged in as that user. Helpers that are plain functions live in helpers.py.
+"""Fixtures shared by the labeling tests: a library, the small sorting library, a user (an
+owner of the libraries, see `owner_everywhere` in tests/conftest.py) and clients logged in
+as that user. Helpers that are plain functions live in helpers.py.
 
 A test file that needs a variant (another user name, a demo library under `library`)
 defines a fixture of the same name, which wins inside that file.
@@ -7,7 +8,9 @@ defines a fixture of the same name, which wins inside that file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -25,9 +28,13 @@ SORT_FILES = {"clip.mp4": b"clip-bytes" * 10, "other.mp4": b"other", "cats/tom.m
 
 
 @pytest.fixture
-def user(db: None) -> AbstractBaseUser:
+def user(db: None, owner_everywhere: Callable[[Any], Any]) -> AbstractBaseUser:
+    """Ann, owner of every library of the test: the one user of a single-user install.
+
+    Role tests (test_roles*.py) make users with other roles themselves.
+    """
     # No password: hashing one costs half a second per test on a slow machine.
-    return get_user_model().objects.create_user("ann")
+    return owner_everywhere(get_user_model().objects.create_user("ann"))
 
 
 @pytest.fixture

@@ -56,9 +56,9 @@ def _run(live_server, token: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_example_files_confident_videos(live_server, predicted):
+def test_the_example_files_confident_videos(live_server, predicted, owner_everywhere):
     root, confident = predicted
-    user = get_user_model().objects.create_user("script", password="x-12345678")
+    user = owner_everywhere(get_user_model().objects.create_user("script", password="x-12345678"))
     token = Token.objects.create(user=user).key
 
     dry = _run(live_server, token, "--dry-run")

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def user(db):
+def user(db, owner_everywhere):
     # The export's "who" column is checked by name below.
-    return get_user_model().objects.create_user("ana")
+    return owner_everywhere(get_user_model().objects.create_user("ana"))
 
 
 @pytest.fixture

@@ -200,9 +200,9 @@ def test_undo_refused_when_the_file_changed(api, lib, library_dir):
     assert response.status_code == 409 and "changed on disk" in response.json()["detail"]
 
 
-def test_undo_of_someone_elses_event_is_not_found(api, lib):
+def test_undo_of_someone_elses_event_is_not_found(api, lib, owner_everywhere):
     bob = APIClient()
-    bob.force_authenticate(get_user_model().objects.create_user("bob"))
+    bob.force_authenticate(owner_everywhere(get_user_model().objects.create_user("bob")))
     event = bob.post("/api/sort", {"filename": "clip.mp4", "folder": "dogs"}, format="json").json()[
         "event"
     ]

@@ -341,9 +341,10 @@ def test_rollback_refuses_the_version_a_running_retrain_is_predicting(versions):
     assert active_versions() == [2]
 
 
-def test_the_api_answers_409_with_the_reason(versions, client, django_user_model):
+def test_the_api_answers_409_with_the_reason(versions, client, django_user_model, owner_everywhere):
     library, made = versions
-    client.force_login(django_user_model.objects.create_user("ann", password="pw-12345678"))
+    ann = django_user_model.objects.create_user("ann", password="pw-12345678")
+    client.force_login(owner_everywhere(ann))
     response = client.post(f"/api/classifiers/{made[3].pk}/activate")
     assert response.status_code == 409
     assert (

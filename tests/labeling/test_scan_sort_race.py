@@ -87,7 +87,12 @@ def _assert_rows_match_disk(library: Library) -> None:
 
 
 def test_sorts_during_a_scan_are_not_overwritten_by_it(
-    real_services: None, library_dir: Path, settings: Any, clips: list[Path], monkeypatch: Any
+    real_services: None,
+    library_dir: Path,
+    settings: Any,
+    clips: list[Path],
+    monkeypatch: Any,
+    owner_everywhere: Any,
 ) -> None:
     settings.VIDSORT_LIBRARY = library_dir
     for clip in clips:
@@ -97,7 +102,7 @@ def test_sorts_during_a_scan_are_not_overwritten_by_it(
         (library_dir / name).mkdir()
         Folder.objects.create(library=library, name=name)
     assert library_scan(library=library).new == VIDEOS
-    user = get_user_model().objects.create_user("ann")
+    user = owner_everywhere(get_user_model().objects.create_user("ann"))
     api = APIClient()
     api.force_authenticate(user)
     pks = {v.filename: v.pk for v in Video.objects.all()}

@@ -31,9 +31,9 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def user(db):
+def user(db, owner_everywhere):
     # With a password: the login tests post it.
-    return get_user_model().objects.create_user("lee", password=PASSWORD)
+    return owner_everywhere(get_user_model().objects.create_user("lee", password=PASSWORD))
 
 
 def _api_operations() -> list[tuple[str, str]]:

@@ -268,8 +268,8 @@ def test_anonymous_is_sent_to_login_without_bytes(client, video):
     assert DATA[:100] not in body(response)
 
 
-def test_a_token_works_and_a_bad_one_is_401(client, video, django_user_model):
-    user = django_user_model.objects.create_user(username="script")
+def test_a_token_works_and_a_bad_one_is_401(client, video, django_user_model, owner_everywhere):
+    user = owner_everywhere(django_user_model.objects.create_user(username="script"))
     token = Token.objects.create(user=user)
     response = get(client, video, "bytes=0-9", Authorization=f"Token {token.key}")
     assert response.status_code == 206 and body(response) == DATA[:10]
