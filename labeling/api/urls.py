@@ -10,6 +10,7 @@ from labeling.api import (
     cmu,
     duplicates,
     export,
+    insights,
     jobs,
     members,
     proxies,
@@ -24,6 +25,7 @@ from labeling.api import (
 urlpatterns: list = [
     *jobs.urlpatterns,
     *videos.urlpatterns,  # videos, folders (read), stats, preferences
+    *insights.urlpatterns,  # insights: the charts' data (/overview)
     *proxies.urlpatterns,  # videos/<id>/proxy: a playable copy of an HEVC/AVI/… file
     *text.urlpatterns,  # videos/<id>/text: transcript and on-screen text
     *sorting.urlpatterns,  # sort, sort/bulk, undo, autofile
@@ -31,8 +33,8 @@ urlpatterns: list = [
     *export.urlpatterns,  # export/events, export/labels (JSON or CSV)
     *duplicates.urlpatterns,  # duplicates, duplicates/resolve
     *team.urlpatterns,  # team mode: batches, votes, review, decisions, gold, team stats
-    *cmu.urlpatterns,  # v1/get_batch, v1/send_batch, v1/get_label_statistics (CMU tool)
     *members.urlpatterns,  # members: roles in a library (owners)
+    *cmu.urlpatterns,  # v1/get_batch, v1/send_batch, v1/get_label_statistics (CMU tool)
     *schema.urlpatterns,  # schema/ (OpenAPI), docs/ (Swagger UI)
     *schema.not_found_urlpatterns,  # last: any other /api/ path is a JSON 404
 ]
