@@ -19,10 +19,13 @@ from labeling.models import (
     Embedding,
     GoldAnswer,
     LabelEvent,
+    UserPreference,
     Video,
     Vote,
 )
 from labeling.selectors.embeddings import labelled_embeddings
+from labeling.selectors.preferences import QUEUE_ORDERS
+from labeling.selectors.team import team_queue_ids
 from labeling.services import team as team_service
 from labeling.services.errors import FailedError
 from mlpipeline.embeddings import pack_vector
@@ -509,3 +512,17 @@ def test_a_decision_left_unmoved_is_carried_out_by_the_next_batch_request(
     assert video.folder == team.folders["b"]
     assert Decision.objects.get(video_id=pk).label_event.to_name == "b"
     assert_safe(team.library, team.originals)
+
+
+@pytest.mark.parametrize("order", sorted(QUEUE_ORDERS))
+def test_the_team_queue_follows_every_queue_order(team: Team, order: str) -> None:
+    user = team.users["lab2"]
+    UserPreference.objects.create(user=user, queue_order=order)
+    lab1 = team.client("lab1")
+    b1 = _batch(lab1)
+    voted = [v["id"] for v in b1["videos"] if v["id"] not in team.gold]
+    _answer(lab1, b1, _answers(team, b1, {}))
+    ids = team_queue_ids(library=team.library, user=user, limit=6)
+    # Videos with a vote first (in the order's sequence), then the others; no gold.
+    assert set(ids[: len(voted)]) == set(voted)
+    assert len(ids) == len(set(ids)) == 6 and not set(ids) & set(team.gold)
