@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, QuerySet
 
 from labeling.models import (
     Batch,
@@ -73,6 +73,17 @@ def team_queue_ids(*, library: Library, user: Any, limit: int) -> list[int]:
         )
         ids += [video.pk for video in page if video.pk not in ids]
     return ids[:limit]
+
+
+def decisions_unmoved(*, library: Library, before: Any) -> QuerySet[Decision]:
+    """Decisions made before ``before`` whose video is not (yet) in the decided folder."""
+    return (
+        Decision.objects.filter(video__library=library, created_at__lte=before)
+        .exclude(video__folder_id=F("folder_id"))
+        .exclude(video__status=Video.Status.MISSING)
+        .select_related("folder", "video")
+        .order_by("pk")
+    )
 
 
 def gold_pool(*, library: Library) -> list[GoldStandard]:

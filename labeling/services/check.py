@@ -8,7 +8,9 @@ a symlink or an undecodable name, is ignored here too) and reports every place w
 - a row's size, content hash or folder is not the file's (the hash is re-read only for
   files whose size or mtime differ from the row, unless ``full``);
 - a sort's journal entry has stayed pending longer than ``intent_age_seconds``;
-- a job counts as active but has had no heartbeat for VIDSORT_JOB_STALE_SECONDS.
+- a job counts as active but has had no heartbeat for VIDSORT_JOB_STALE_SECONDS;
+- a team decision (docs/team.md) older than ``intent_age_seconds`` whose video is not in
+  the decided folder.
 
 `manage.py vidsort_check` prints the report; the fault tests assert it is clean.
 """
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from labeling.models import Library, MoveIntent, Video
 from labeling.selectors.jobs import jobs_stale
+from labeling.selectors.team import decisions_unmoved
 from labeling.services.scan import DiskFile, library_walk
 from mlpipeline.hashing import FULL_PREFIX, SAMPLED_PREFIX, content_hash
 
@@ -33,7 +36,7 @@ INTENT_AGE_SECONDS = 60.0  # a sort journals, moves and closes its intent well w
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    kind: str  # untracked, marked-missing, file-gone, size, hash, folder, intent, job
+    kind: str  # untracked, marked-missing, file-gone, size, hash, folder, intent, job, decision
     subject: str  # a path relative to the root, "intent 12" or "job 3"
     detail: str
 
@@ -101,6 +104,7 @@ def library_check(
         _check_row_without_file(report, root=root, row=row)
     _check_intents(report, library=library, age_seconds=intent_age_seconds)
     _check_jobs(report, library=library)
+    _check_decisions(report, library=library, age_seconds=intent_age_seconds)
     return report
 
 
@@ -195,5 +199,18 @@ def _check_jobs(report: CheckReport, *, library: Library) -> None:
                 f"job {job.pk}",
                 f"{job.kind} {job.state} at stage {job.stage or 'none'} with no heartbeat "
                 f"for {silent:.0f} s (more than {stale_after} s)",
+            )
+        )
+
+
+def _check_decisions(report: CheckReport, *, library: Library, age_seconds: float) -> None:
+    cutoff = timezone.now() - timedelta(seconds=age_seconds)
+    for decision in decisions_unmoved(library=library, before=cutoff):
+        report.violations.append(
+            Violation(
+                "decision",
+                decision.video.path,
+                f"decided for {decision.folder.name!r} ({decision.kind}) but not moved there; "
+                "the next batch request or the same reviewer decision moves it",
             )
         )

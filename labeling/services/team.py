@@ -20,7 +20,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from labeling.models import (
@@ -34,6 +33,7 @@ from labeling.models import (
     Video,
     Vote,
 )
+from labeling.selectors.team import decisions_unmoved
 from labeling.services.errors import ConflictError, InvalidError, NotFoundError, ServiceError
 from labeling.services.moves import MoveResult
 from labeling.services.sorting import video_sort
@@ -129,15 +129,8 @@ UNMOVED_RETRY_AFTER_SECONDS = 60.0
 def decisions_unmoved_retry(*, library: Library, user: Any, limit: int = 20) -> list[Decided]:
     """Carry out decisions left without their move (older than a minute)."""
     cutoff = timezone.now() - timedelta(seconds=UNMOVED_RETRY_AFTER_SECONDS)
-    stale = (
-        Decision.objects.filter(
-            video__library=library, label_event__isnull=True, created_at__lte=cutoff
-        )
-        .exclude(video__folder_id=F("folder_id"))
-        .exclude(video__status=Video.Status.MISSING)
-        .select_related("folder")
-        .order_by("pk")[:limit]
-    )
+    stale = decisions_unmoved(library=library, before=cutoff).filter(label_event__isnull=True)
+    stale = stale[:limit]
     return decisions_carry_out(decisions=list(stale), user=user)
 
 

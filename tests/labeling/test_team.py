@@ -27,6 +27,7 @@ from labeling.selectors.embeddings import labelled_embeddings
 from labeling.selectors.preferences import QUEUE_ORDERS
 from labeling.selectors.team import team_queue_ids
 from labeling.services import team as team_service
+from labeling.services.check import library_check
 from labeling.services.errors import FailedError
 from mlpipeline.embeddings import pack_vector
 from tests.labeling.helpers import assert_safe
@@ -507,7 +508,10 @@ def test_a_decision_left_unmoved_is_carried_out_by_the_next_batch_request(
     _batch(team.client("lab1"))  # too recent: a mover could still be on it
     assert Video.objects.get(pk=pk).folder is None
     Decision.objects.filter(video_id=pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    report = library_check(library=team.library)
+    assert report.kinds() == {"decision"}, report.violations  # vidsort_check sees it
     _batch(team.client("lab1"), expect=200)
+    assert library_check(library=team.library).ok
     video = Video.objects.get(pk=pk)
     assert video.folder == team.folders["b"]
     assert Decision.objects.get(video_id=pk).label_event.to_name == "b"
