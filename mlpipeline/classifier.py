@@ -37,7 +37,7 @@ from sklearn.metrics import (
     confusion_matrix,
     precision_recall_fscore_support,
 )
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from mlpipeline.calibration import (
@@ -331,6 +331,7 @@ def _fit_linear(
     c: float,
     config: ClassifierConfig,
     initial: tuple[np.ndarray, np.ndarray] | None = None,
+    weights: np.ndarray | None = None,
 ) -> _LinearFit:
     model = _linear_model(c=c, config=config)
     if initial is not None:
@@ -339,7 +340,9 @@ def _fit_linear(
         # optimum (up to the solver tolerance).
         model.set_params(warm_start=True)
         model.coef_, model.intercept_ = initial[0].copy(), initial[1].copy()
-    model.fit(X, label_indices)
+    # weights: duplicates share one unit of weight (group_weights), on top of the
+    # balanced class weights.
+    model.fit(X, label_indices, sample_weight=weights)
     coef, intercept = _multiclass_arrays(model)
     return _LinearFit(
         coef=coef,
@@ -463,8 +466,14 @@ def train_classifier(
     y: Sequence[Label] | np.ndarray,
     config: ClassifierConfig | None = None,
     metadata: Mapping[str, Any] | None = None,
+    groups: Sequence[int] | None = None,
 ) -> TrainingResult:
     """Cross-validate, calibrate and refit on all labels.
+
+    ``groups``: one duplicate-group id per row (mlpipeline.duplicates.group_labels):
+    the rows of one group and label share one unit of sample weight (they count once),
+    and a group's rows never straddle a CV split (a copy in the training fold would
+    predict its twin in the test fold and inflate the accuracy).
 
     ``X``: (n, d) pooled embeddings (normalised here, so raw encoder output is fine).
     ``y``: folder ids, ints or strings. ``metadata`` (JSON-serialisable, e.g. the
@@ -475,7 +484,35 @@ def train_classifier(
     """
     cfg = config or ClassifierConfig()
     with _blas_limits(cfg):
-        return _train_classifier(X=X, y=y, cfg=cfg, metadata=metadata)
+        return _train_classifier(X=X, y=y, cfg=cfg, metadata=metadata, groups=groups)
+
+
+def group_weights(labels: Sequence[Label], groups: Sequence[int]) -> np.ndarray:
+    """Per row 1 / (rows sharing its duplicate group and label): each group counts once."""
+    keys = list(zip(groups, labels, strict=True))
+    sizes: dict[tuple[int, Any], int] = {}
+    for key in keys:
+        sizes[key] = sizes.get(key, 0) + 1
+    return np.array([1.0 / sizes[key] for key in keys], dtype=np.float64)
+
+
+def _cv_folds(
+    Xn: np.ndarray, label_indices: np.ndarray, groups: np.ndarray | None, n_folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds; group-aware when rows share a duplicate group and every folder
+    has enough groups that each training part still holds all folders."""
+    stratified = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    if groups is None or len(np.unique(groups)) == len(groups):
+        return list(stratified.split(Xn, label_indices))
+    n_classes = int(label_indices.max()) + 1
+    per_class = [len(np.unique(groups[label_indices == k])) for k in range(n_classes)]
+    group_folds = min(n_folds, *per_class)
+    if group_folds >= 2:
+        splitter = StratifiedGroupKFold(n_splits=group_folds, shuffle=True, random_state=seed)
+        folds = list(splitter.split(Xn, label_indices, groups))
+        if all(len(np.unique(label_indices[train])) == n_classes for train, _ in folds):
+            return folds
+    return list(stratified.split(Xn, label_indices))
 
 
 def _train_classifier(
@@ -484,22 +521,28 @@ def _train_classifier(
     y: Sequence[Label] | np.ndarray,
     cfg: ClassifierConfig,
     metadata: Mapping[str, Any] | None,
+    groups: Sequence[int] | None = None,
 ) -> TrainingResult:
     timings: dict[str, float] = {}
     Xn, labels = _prepare(X, y)
+    group_ids: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    if groups is not None:
+        if len(groups) != len(labels):
+            raise ValueError(f"{len(groups)} groups for {len(labels)} labels")
+        group_ids, weights = np.asarray(groups), group_weights(labels, groups)
     classes, excluded, counts, keep, label_indices = _select_trainable(
         labels, min_examples=cfg.min_examples_per_class
     )
     Xn = Xn[keep]
+    if group_ids is not None and weights is not None:
+        group_ids, weights = group_ids[keep], weights[keep]
     n_classes = len(classes)
     n_folds = int(min(cfg.max_folds, np.bincount(label_indices).min()))
 
     started = time.perf_counter()
-    folds = list(
-        StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=cfg.random_state).split(
-            Xn, label_indices
-        )
-    )
+    folds = _cv_folds(Xn, label_indices, group_ids, n_folds, cfg.random_state)
+    n_folds = len(folds)
     out_of_fold_logits = np.zeros((len(label_indices), n_classes), dtype=np.float64)
     fold_fits: list[_LinearFit] = []
     for train_rows, test_rows in folds:
@@ -508,7 +551,13 @@ def _train_classifier(
         )
         # Cold start in every fold: starting from another fold's solution would carry
         # this fold's test labels in through the initial point.
-        fit = _fit_linear(Xn[train_rows], label_indices[train_rows], c=fold_c, config=cfg)
+        fit = _fit_linear(
+            Xn[train_rows],
+            label_indices[train_rows],
+            c=fold_c,
+            config=cfg,
+            weights=None if weights is None else weights[train_rows],
+        )
         fold_fits.append(fit)
         out_of_fold_logits[test_rows] = (
             Xn[test_rows].astype(np.float64) @ fit.coef.T + fit.intercept
@@ -544,6 +593,7 @@ def _train_classifier(
             np.mean([f.raw_coef for f in fold_fits], axis=0),
             np.mean([f.raw_intercept for f in fold_fits], axis=0),
         ),
+        weights=weights,
     )
     timings["refit"] = time.perf_counter() - started
 
@@ -565,7 +615,11 @@ def _train_classifier(
         intercept=final.intercept,
         temperature=temperature,
         regularisation_c=chosen_c,
-        metadata={"n_labels": int(len(label_indices)), **(metadata or {})},
+        metadata={
+            "n_labels": int(len(label_indices)),
+            "duplicate_rows": 0 if weights is None else int((weights < 1).sum()),
+            **(metadata or {}),
+        },
     )
     return TrainingResult(
         classifier=classifier,

@@ -34,6 +34,7 @@ from labeling.selectors.classifiers import (
     classifier_has_predictions,
     classifier_versions_newest,
 )
+from labeling.selectors.duplicates import library_duplicates
 from labeling.selectors.embeddings import (
     PREDICT_BATCH,
     labelled_embeddings,
@@ -184,7 +185,13 @@ def classifier_train(*, library: Library, encoder: Encoder) -> TrainReport:
         metrics["zero_shot_note"] = zero_shot_off_note(model_id)
     fused = _text_fused(library=library, video_ids=ids, X=X, metrics=metrics)
     blob, classes = _train(
-        X=fused, y=y, model_id=model_id, names=names, zero_shot=zero_shot, metrics=metrics
+        X=fused,
+        y=y,
+        model_id=model_id,
+        names=names,
+        zero_shot=zero_shot,
+        metrics=metrics,
+        groups=_duplicate_group_ids(library=library, model_id=model_id, video_ids=ids),
     )
     if zero_shot is not None and len(ids) >= 10:
         calibrated = calibrate_zero_shot(zero_shot, X=X, y=y)
@@ -248,6 +255,12 @@ class _TextFused:
         return self.trained.predict_proba(fuse_features(X, text, text_weight=self.weight))
 
 
+def _duplicate_group_ids(*, library: Library, model_id: str, video_ids: list[int]) -> list[int]:
+    """One id per video: its duplicate group's (docs/intelligence.md), else its own."""
+    group_of = library_duplicates(library=library, model_id=model_id).group_of
+    return [group_of.get(pk, -pk) for pk in video_ids]
+
+
 def _train(
     *,
     X: np.ndarray,
@@ -256,6 +269,7 @@ def _train(
     names: dict[int, str],
     zero_shot: ZeroShotModel | None,
     metrics: dict,
+    groups: list[int] | None = None,
 ) -> tuple[bytes, list[int]]:
     """(model bytes, classes) of the cross-validated classifier, its metrics added to
     ``metrics``; (b"", []) when too few labels leave zero-shot alone."""
@@ -264,7 +278,7 @@ def _train(
 
     counts = Counter(y)
     try:
-        result = train_classifier(X=X, y=y, metadata={"model_id": model_id})
+        result = train_classifier(X=X, y=y, metadata={"model_id": model_id}, groups=groups)
     except NotEnoughLabelsError as exc:
         trainable = [names[k] for k, v in counts.items() if v >= 2]
         if zero_shot is None:
@@ -277,6 +291,8 @@ def _train(
         entry["folder"] = names.get(entry["label"], str(entry["label"]))
     cv["class_names"] = [names.get(c, str(c)) for c in cv["classes"]]
     metrics.update(cv)
+    # Duplicates count once: rows sharing a duplicate group and a label share one weight.
+    metrics["duplicate_rows"] = result.classifier.metadata.get("duplicate_rows", 0)
     metrics["excluded_folders"] = _excluded_folders(names, counts, result.excluded_classes)
     metrics["timings_seconds"] = result.timings_seconds
     return result.classifier.to_bytes(), [int(c) for c in result.classifier.classes]
