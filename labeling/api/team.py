@@ -416,7 +416,8 @@ class TeamSettingsView(APIView):
     def patch(self, request: Request) -> Response:
         data = TeamSettingsSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        library = team_settings_update(library=team_library(request), changes=data.validated_data)
+        library = team_library(request, request.data)
+        library = team_settings_update(library=library, changes=data.validated_data)
         return Response(TeamSettingsSerializer(library).data)
 
 

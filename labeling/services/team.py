@@ -30,9 +30,11 @@ from labeling.models import (
     GoldStandard,
     LabelEvent,
     Library,
+    Membership,
     Video,
     Vote,
 )
+from labeling.selectors.roles import role_at_least
 from labeling.selectors.team import decisions_unmoved
 from labeling.services.errors import ConflictError, InvalidError, NotFoundError, ServiceError
 from labeling.services.moves import MoveResult
@@ -40,6 +42,19 @@ from labeling.services.sorting import video_sort
 from mlpipeline.agreement import consensus, plurality
 
 logger = logging.getLogger(__name__)
+
+
+class RoleRefused(ServiceError):
+    """The user's role in the video's library is too low (a video named in a body may
+    belong to another library than the one the request's role was checked in)."""
+
+    code = "role_required"
+    http_status = 403
+
+
+def role_require(*, user: Any, library: Library, minimum: str) -> None:
+    if not role_at_least(user, library, minimum):
+        raise RoleRefused(f"needs the {minimum} role in library {library.pk}")
 
 
 def team_library_check(library: Library) -> None:
@@ -142,6 +157,7 @@ def decision_by_reviewer(*, video: Video, folder: Folder, user: Any) -> Decided:
     the decided folder retries a move that failed.
     """
     team_library_check(video.library)
+    role_require(user=user, library=video.library, minimum=Membership.Role.REVIEWER)
     if folder.library_id != video.library_id:
         raise InvalidError("the folder belongs to another library")
     with transaction.atomic():
@@ -226,6 +242,7 @@ def gold_mark(*, video: Video, folder: Folder, user: Any) -> tuple[GoldStandard,
     A gold video is a normal labelled video: in team mode an undecided one is decided
     (kind reviewer) and moved there; outside team mode a loose one is sorted there.
     """
+    role_require(user=user, library=video.library, minimum=Membership.Role.REVIEWER)
     if folder.library_id != video.library_id:
         raise InvalidError("the folder belongs to another library")
     decision = Decision.objects.filter(video=video).first()

@@ -530,3 +530,16 @@ def test_the_team_queue_follows_every_queue_order(team: Team, order: str) -> Non
     # Videos with a vote first (in the order's sequence), then the others; no gold.
     assert set(ids[: len(voted)]) == set(voted)
     assert len(ids) == len(set(ids)) == 6 and not set(ids) & set(team.gold)
+
+
+def test_a_video_of_another_library_needs_a_role_there(team: Team, tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    other = team_library(tmp_path / "other", loose=2)
+    pk = other.loose[0].pk
+    rev = team.client("rev")  # a reviewer of the first library only
+    response = rev.post("/api/decisions", {"video": pk, "folder": "a"}, format="json")
+    assert response.status_code == 403 and response.json()["error"] == "role_required"
+    response = rev.post("/api/gold", {"video": pk, "folder": "a"}, format="json")
+    assert response.status_code == 403
+    assert not Decision.objects.filter(video_id=pk).exists()
+    assert Video.objects.get(pk=pk).folder is None
