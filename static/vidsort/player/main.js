@@ -8,6 +8,7 @@
 import { toast } from "../toast.js";
 import { el } from "./dom.js";
 import { bindInput } from "./input.js";
+import "./phone.js"; // the phone layout: prediction over the video, details sheet
 import { fetchPage, loadFolders, refreshStatsSoon } from "./queue.js";
 import { pollRetrain } from "./retrain.js";
 import { S, enqueue, nextOpen } from "./state.js";

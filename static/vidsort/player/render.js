@@ -85,7 +85,11 @@ export function renderItem(item) {
     name.textContent = ` ${item.predicted_folder} · ${pct(item.confidence)}`;
     el.prediction.append(label, name);
   } else {
-    el.prediction.textContent = "No prediction yet: retrain to get one.";
+    // Not a success: a neutral box; a file that cannot be read never gets one.
+    el.prediction.classList.add("none");
+    el.prediction.textContent = item.status === "ok"
+      ? "No prediction yet: retrain to get one."
+      : "No prediction: the file cannot be read, so no model can look at it.";
   }
   const rows = (item.top_predictions || []).slice(0, 3).map((t) => {
     const li = document.createElement("li");
