@@ -123,6 +123,7 @@ class Encoder:
         runtime: str = "torch",
         image_runtime: ImageRuntime | None = None,
         model_loader: ModelLoader | None = None,
+        embed_dim: int | None = None,  # known without the model (an export's sidecar)
     ) -> None:
         self._model = model
         self._model_loader = model_loader
@@ -142,9 +143,7 @@ class Encoder:
         )
         self._mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.embed_dim = (
-            image_runtime.embed_dim if image_runtime is not None else int(self._probe_dim())
-        )
+        self.embed_dim = embed_dim if embed_dim is not None else int(self._probe_dim())
 
     def __repr__(self) -> str:
         return f"Encoder({self.model_id!r}, runtime={self.runtime}, device={self.device}, precision={self.precision}, batch_size={self.batch_size})"
@@ -402,6 +401,7 @@ def _onnx_encoder_create(config: EncoderConfig, *, runtime: str, device: torch.d
         runtime=runtime,
         image_runtime=None,
         model_loader=load,
+        embed_dim=int(described["embed_dim"]),
     )
     if loaded is not None:
         encoder.eval_transform = loaded[1]
