@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
@@ -110,19 +111,22 @@ def batch_create(*, library: Library, user: Any) -> tuple[Batch, bool]:
             code="reviewer",
         )
     decisions_unmoved_retry(library=library, user=user)
-    existing = batch_open_of(library=library, user=user)
-    if existing is not None:
-        return existing, False
-    rng = random.Random()
-    gold = _gold_pick(library=library, user=user, rng=rng)
-    work = team_queue_ids(library=library, user=user, limit=library.batch_size - len(gold))
-    if not work:
-        raise ConflictError("no videos are waiting for your vote", code="nothing_to_label")
-    videos = work + gold
-    rng.shuffle(videos)
-    batch = Batch.objects.create(
-        library=library, user=user, video_ids=videos, gold_video_ids=gold, gold_total=len(gold)
-    )
+    with transaction.atomic():
+        # The user's row lock: two tabs asking at once get the same open batch.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        existing = batch_open_of(library=library, user=user)
+        if existing is not None:
+            return existing, False
+        rng = random.Random()
+        gold = _gold_pick(library=library, user=user, rng=rng)
+        work = team_queue_ids(library=library, user=user, limit=library.batch_size - len(gold))
+        if not work:
+            raise ConflictError("no videos are waiting for your vote", code="nothing_to_label")
+        videos = work + gold
+        rng.shuffle(videos)
+        batch = Batch.objects.create(
+            library=library, user=user, video_ids=videos, gold_video_ids=gold, gold_total=len(gold)
+        )
     return batch, True
 
 

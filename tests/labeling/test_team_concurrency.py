@@ -21,7 +21,7 @@ from django.db import connection
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from labeling.models import Decision, LabelEvent, MoveIntent, Video, Vote
+from labeling.models import Batch, Decision, LabelEvent, MoveIntent, Video, Vote
 from mlpipeline.agreement import consensus
 from tests.labeling.helpers import assert_safe
 from tests.labeling.team_setup import Team, add_user, team_library
@@ -181,3 +181,27 @@ def _assert_consistent(decision: Decision, pk: int) -> None:
     assert consensus(counting, 2)[0] == decision.folder_id, (pk, counting, decision.kind)
     if decision.kind == Decision.Kind.WEAK:
         assert len(set(counting)) > 1
+
+
+def test_two_tabs_asking_at_once_get_one_open_batch(settings: Settings, library_dir: Path) -> None:
+    settings.VIDSORT_LIBRARY = library_dir
+    team = team_library(library_dir, loose=10)
+    add_user(team, "lab", "labeller")
+    answers: list[int] = []
+    errors: list[str] = []
+    start = threading.Barrier(4)
+
+    def ask() -> None:
+        start.wait()
+        response = team.client("lab").post("/api/batches", {}, format="json")
+        if response.status_code in (200, 201):
+            answers.append(response.json()["id"])
+        else:
+            errors.append(str(response.content))
+
+    threads = [_in_thread(ask) for _ in range(4)]
+    for thread in threads:
+        thread.join(60)
+    assert not errors and len(answers) == 4
+    assert len(set(answers)) == 1
+    assert Batch.objects.filter(state="open").count() == 1
