@@ -31,7 +31,9 @@ PREDICTION_ORDERS = {
     # order name -> ordering of Prediction rows (best first); videos without a prediction
     # of the active version come after them, by id.
     "uncertainty": ("confidence", "video_id"),
-    "uncertainty+diversity": ("confidence", "video_id"),
+    # The default: smallest margin first, the first DIVERSITY_POOL spread out
+    # (mlpipeline.strategies.order_by_uncertainty_with_diversity).
+    "uncertainty+diversity": ("margin", "video_id"),
     "margin": ("margin", "video_id"),
     "entropy": ("-entropy", "video_id"),
 }

@@ -69,11 +69,11 @@ def test_diversity_only_reorders_the_most_uncertain_pool():
     candidates = QueueCandidates(
         probs=probs, classes=("a", "b", "c"), embeddings=embeddings, diversity_pool_size=10
     )
-    plain = order_queue("uncertainty", candidates)
+    plain = order_queue("margin", candidates)  # its "uncertain" is the smallest margin
     diverse = order_queue("uncertainty+diversity", candidates)
     assert set(diverse[:10].tolist()) == set(plain[:10].tolist())
     assert diverse[10:].tolist() == plain[10:].tolist()
-    # Without embeddings it is plain uncertainty.
+    # Without embeddings it is plain margin order.
     no_embeddings = QueueCandidates(probs=probs, classes=("a", "b", "c"))
     assert order_queue("uncertainty+diversity", no_embeddings).tolist() == plain.tolist()
 
