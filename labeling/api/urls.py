@@ -17,6 +17,7 @@ from labeling.api import (
     schema,
     search,
     sorting,
+    suggestions,
     team,
     text,
     videos,
@@ -32,6 +33,7 @@ urlpatterns: list = [
     *search.urlpatterns,  # search by text (?q=) or by example (?like=)
     *export.urlpatterns,  # export/events, export/labels (JSON or CSV)
     *duplicates.urlpatterns,  # duplicates, duplicates/resolve
+    *suggestions.urlpatterns,  # suggestions, suggestions/accept
     *team.urlpatterns,  # team mode: batches, votes, review, decisions, gold, team stats
     *members.urlpatterns,  # members: roles in a library (owners)
     *cmu.urlpatterns,  # v1/get_batch, v1/send_batch, v1/get_label_statistics (CMU tool)
