@@ -76,6 +76,20 @@ function renderCharts(labellers, kappa) {
   }
 }
 
+// Reviewers and owners: how many gold videos there are against what a batch needs (without
+// enough, labellers get no batch).
+async function loadGold() {
+  const dd = $("gold-count");
+  if (!dd) return;
+  try {
+    const gold = await api("GET", `/api/gold?library=${lib}`);
+    dd.textContent = `${gold.count} (each batch needs ${gold.needed_per_batch})`;
+    dd.classList.toggle("error", gold.count < gold.needed_per_batch);
+  } catch (err) {
+    dd.textContent = "–";
+  }
+}
+
 async function loadStats() {
   const stats = await api("GET", `/api/team/stats?library=${lib}`);
   const labellers = stats.labellers || [];
@@ -112,6 +126,7 @@ function bindSettings() {
 }
 
 bindSettings();
+loadGold();
 loadStats().catch((err) => {
   $("team").dataset.state = "error";
   const p = $("team-error");

@@ -225,6 +225,8 @@ def test_a_labeller_answers_a_batch_and_a_reviewer_settles_a_dispute(
     assert phone.locator("#chart svg .bar.gold").count() >= 2
     assert phone.locator("#kappa svg rect.cell:not(.self)").count() >= 2
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.wait_for_function("document.getElementById('gold-count').textContent !== '–'")
+    assert phone.inner_text("#gold-count") == f"3 (each batch needs {GOLD})"
     phone.screenshot(path=str(SCREENSHOTS / "team-page-phone.png"), full_page=True)
     phone.fill("#set-batch", "6")
     phone.click("#settings-save")
