@@ -49,13 +49,21 @@ def classifiers_newest_first(*, library: Library) -> QuerySet[Classifier]:
     return Classifier.objects.filter(library=library).order_by("-version")
 
 
+ETA_MIN_ITEMS = 3
+ETA_MIN_FRACTION = 0.05
+
+
 def job_eta_seconds(*, job: Job) -> float | None:
     """Seconds left in the current stage, at the rate this stage has gone so far.
 
     Measured from the stage's own start: the job's total time would count earlier
-    stages (scan, a long extraction) against the progress of this one.
+    stages (scan, a long extraction) against the progress of this one. None until a few
+    items are done (ETA_MIN_ITEMS, and ETA_MIN_FRACTION of the stage): the first ones carry
+    the stage's start-up (loading a model), and an estimate from them is far too long.
     """
     if job.state != Job.State.RUNNING or not job.progress_done:
+        return None
+    if job.progress_done < max(ETA_MIN_ITEMS, ETA_MIN_FRACTION * job.progress_total):
         return None
     if job.progress_done >= job.progress_total:
         return None

@@ -116,6 +116,15 @@ function textToggle(video, v) {
   return wrap;
 }
 
+// The folder tabs' counts after a move: the server's, so they match the other pages.
+async function refreshNav() {
+  try {
+    const data = await api("GET", "/api/folders");
+    folders = data.folders;
+    renderNav(data.unsorted);
+  } catch (_) { /* the counts stay as they were; the next page load corrects them */ }
+}
+
 async function move(video, select, div) {
   const value = select.value;
   if (!value) return;
@@ -129,11 +138,9 @@ async function move(video, select, div) {
     const where = r.folder || "unsorted";
     select.replaceWith(Object.assign(document.createElement("div"), { textContent: `Moved to ${where}` }));
     div.querySelector("video").pause();
-    if (Array.isArray(r.folders)) {
-      folders = r.folders;
-      total -= 1;
-      $("gallery-count").textContent = `${total} video${total === 1 ? "" : "s"}`;
-    }
+    total -= 1;
+    $("gallery-count").textContent = `${total} video${total === 1 ? "" : "s"}`;
+    refreshNav();
     toast(`${video.filename} → ${where}`, { ms: 3000 });
   } catch (err) {
     select.disabled = false;

@@ -155,6 +155,18 @@ def test_eta_counts_only_the_current_stage(api_client, library):
     assert status["eta_seconds"] == pytest.approx(20, abs=2)  # not 600
 
 
+@pytest.mark.parametrize(("done", "total"), [(1, 400), (2, 10), (15, 400)])
+def test_no_eta_before_a_few_items(api_client, library, done: int, total: int) -> None:
+    """The first items carry the stage's start-up: 1 of 400 done after 22 s is no rate."""
+    now = timezone.now()
+    Job.objects.create(
+        library=library, kind="retrain", state="running", stage="extract",
+        started_at=now - timedelta(seconds=30), stage_started_at=now - timedelta(seconds=22),
+        heartbeat_at=now, progress_done=done, progress_total=total,
+    )  # fmt: skip
+    assert api_client.get("/api/retrain/status").json()["eta_seconds"] is None
+
+
 def test_each_stage_restarts_the_eta_clock(library):
     from labeling.services.retrain import _claim
 

@@ -11,6 +11,7 @@ import { bindInput } from "./input.js";
 import "./phone.js"; // the phone layout: prediction over the video, details sheet
 import { fetchPage, loadFolders, refreshStatsSoon } from "./queue.js";
 import { pollRetrain } from "./retrain.js";
+import { savedStartTotal } from "./session.js";
 import { S, enqueue, nextOpen } from "./state.js";
 import { show, showComplete } from "./video.js";
 
@@ -38,7 +39,7 @@ async function start() {
     toast("Could not load the queue: " + err.detail, { level: "error" });
     return;
   }
-  S.startTotal = S.serverRemaining || 0;
+  S.startTotal = Math.max(S.serverRemaining || 0, savedStartTotal());
   const first = nextOpen(null);
   if (first) show(first); else showComplete();
   refreshStatsSoon();

@@ -3,6 +3,7 @@
 // Only draws: the clicks on what it draws are bound once, on the containers, in input.js.
 
 import { el, pct, seconds } from "./dom.js";
+import { saveStartTotal } from "./session.js";
 import { S, cfg, countOf, folderById, isLow, pendingPlayable } from "./state.js";
 import { renderTeamCounter, renderVotes, voteCounts } from "./teamrender.js";
 import { folderWords, showTextSoon } from "./text.js";
@@ -120,6 +121,7 @@ export function renderCounter() {
   if (S.serverRemaining == null) return;
   const remaining = Math.max(0, S.serverRemaining - pendingPlayable().length);
   S.startTotal = Math.max(S.startTotal, remaining);
+  saveStartTotal(S.startTotal);
   el.counter.textContent = `${remaining} / ${S.startTotal} remaining`;
   el.counter.dataset.remaining = remaining;
   const done = S.startTotal ? (S.startTotal - remaining) / S.startTotal : 1;
