@@ -125,6 +125,12 @@ def test_a_labeller_answers_a_batch_and_a_reviewer_settles_a_dispute(
     assert page.inner_text("#counter") == f"batch 2/{BATCH}"
     assert Video.objects.get(pk=first).path == first_path and (root / first_path).exists()
 
+    # A reload takes the open batch up again where it was.
+    page.reload()
+    page.wait_for_function(PLAYING)
+    assert counter(page) == (1, BATCH, batch_id)
+    assert page.inner_text("#counter") == f"batch 2/{BATCH}"
+
     # Undo withdraws that vote (or gold answer): the video comes back, the counter goes back.
     page.keyboard.press("z")
     page.wait_for_function(f"document.getElementById('player').dataset.video === '{first}'")

@@ -101,9 +101,12 @@ export function teamUndo() {
     const id = r && (r.video ?? (r.vote && r.vote.video));
     const item = S.byId.get(id);
     const name = item ? item.filename : `video ${id}`;
-    if (item && S.team.batch && item.batch === S.team.batch.id && item.state === "done") {
+    // A withdrawn answer of the open batch is one answer fewer, whether it was given on
+    // this page or before a reload (then its video is still on the list, open).
+    const open = S.team.batch && (r.batch ?? (item && item.batch)) === S.team.batch.id;
+    if (open) S.team.answered = Math.max(0, S.team.answered - 1);
+    if (item && open && item.state === "done") {
       item.state = "open";
-      S.team.answered = Math.max(0, S.team.answered - 1);
       S.sortedHere = Math.max(0, S.sortedHere - 1);
       const at = S.items.indexOf(item);
       S.items.splice(at, 1);
