@@ -240,6 +240,26 @@ def test_a_labeller_answers_a_batch_and_a_reviewer_settles_a_dispute(
     assert Library.objects.get(pk=team["library"].pk).batch_size == 6
     assert phone.js_errors == []
 
+    # Back to lea: her next batch, taken up again, with a wrong gold answer is discarded,
+    # and the page says so.
+    page.context.clear_cookies()
+    login(page, live_server, username="lea")
+    page.wait_for_function(PLAYING)
+    _, size, second_batch = counter(page)
+    batch = Batch.objects.get(pk=second_batch, user=lea, state=Batch.State.OPEN)
+    for n in range(size):
+        video = current_id(page)
+        gold = key_for(video, 0)
+        page.keyboard.press(str(gold % 6 + 1 if gold else 1))  # every gold answer wrong
+        if n < size - 1:
+            wait_playing_other(page, video)
+    page.wait_for_selector("#team-note[data-state='discarded']")
+    assert "a gold answer was wrong, this batch does not count" in page.inner_text("#team-note")
+    batch.refresh_from_db()
+    assert batch.state == Batch.State.DISCARDED
+    assert not Vote.objects.filter(batch=batch, counts=True).exists()
+    assert page.js_errors == []
+
 
 def test_without_enough_gold_the_page_says_why(
     real_services, demo_library, django_user_model, live_server, browser_page
