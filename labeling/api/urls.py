@@ -20,6 +20,7 @@ from labeling.api import (
     suggestions,
     team,
     text,
+    tiktok,
     videos,
 )
 
@@ -34,6 +35,7 @@ urlpatterns: list = [
     *export.urlpatterns,  # export/events, export/labels (JSON or CSV)
     *duplicates.urlpatterns,  # duplicates, duplicates/resolve
     *suggestions.urlpatterns,  # suggestions, suggestions/accept
+    *tiktok.urlpatterns,  # tiktok, tiktok/import: a TikTok data export's favourites
     *team.urlpatterns,  # team mode: batches, votes, review, decisions, gold, team stats
     *members.urlpatterns,  # members: roles in a library (owners)
     *cmu.urlpatterns,  # v1/get_batch, v1/send_batch, v1/get_label_statistics (CMU tool)

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 from pytest_django.fixtures import Settings
+from rest_framework.test import APIClient
 
 from labeling.models import Library, TikTokItem
 from labeling.selectors.videos import queue_page
@@ -414,3 +415,38 @@ def test_upload_page_needs_a_login(tlib: Library, client: Client) -> None:
     response = client.get("/tiktok")
     assert response.status_code == 302 and "/login" in response["Location"]
     assert client.get("/tiktok/missing.txt").status_code == 302
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def test_api_import_then_state(tlib: Library, api: APIClient) -> None:
+    upload = SimpleUploadedFile("user_data_tiktok.json", json.dumps(newer_export()).encode())
+    response = api.post("/api/tiktok/import", {"export": upload}, format="multipart")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["shape"], body["favorites"], body["likes"], body["matched"]) == ("newer", 1, 1, 1)
+    assert body["skipped"] == [
+        {
+            "kind": "favorite",
+            "index": 1,
+            "link": "https://www.youtube.com/watch?v=abc",
+            "reason": "not a TikTok link (www.youtube.com)",
+        }
+    ]
+    state = api.get("/api/tiktok").json()
+    assert (state["items"], state["matched"], state["missing"]) == (2, 1, 1)
+    assert state["missing_links"] == [
+        {"tiktok_id": ID_D, "link": f"https://www.tiktok.com/@x/video/{ID_D}"}
+    ]
+
+
+def test_api_refuses_bad_exports_with_the_reason(tlib: Library, api: APIClient) -> None:
+    upload = SimpleUploadedFile("package.json", b'{"name": "x"}')
+    response = api.post("/api/tiktok/import", {"export": upload}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["error"] == "tiktok_export"
+    assert "not a TikTok data export" in response.json()["detail"]
+    missing = api.post("/api/tiktok/import", {}, format="multipart")
+    assert missing.status_code == 400 and missing.json()["error"] == "tiktok_export"
+    assert not TikTokItem.objects.exists()
