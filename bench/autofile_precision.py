@@ -57,7 +57,7 @@ def _run(X: np.ndarray, y: np.ndarray, seed: int) -> dict[float, tuple[float, ..
     probs = result.classifier.predict_proba(X_new)
     predicted, confidence = classes[probs.argmax(axis=1)], probs.max(axis=1)
     right = predicted == y_new
-    rows = {}
+    rows: dict[float, tuple[float, ...]] = {}
     for target in TARGETS:
         by_precision = np.zeros(len(y_new), dtype=bool)
         for k, label in enumerate(classes):
