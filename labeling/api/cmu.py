@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.api.team import BATCH_STATES, BatchVideoSerializer, team_library
+from labeling.api.team_shapes import BATCH_STATES, BatchVideoSerializer, team_library
 from labeling.models import Batch
 from labeling.selectors.team import batch_videos, label_statistics
 from labeling.services.batches import (
