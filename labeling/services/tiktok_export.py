@@ -34,6 +34,7 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 # A JSON export compresses about 10-20x; a zip bomb 1000x or more.
 MAX_RATIO = 100
 EXPORT_NAMES = ("user_data.json", "user_data_tiktok.json")
+MAX_ZIP_ENTRIES = 1000
 CHUNK = 1024 * 1024
 
 Kind = Literal["favorite", "like"]
@@ -254,7 +255,30 @@ def _too_large(what: str, limit: int) -> str:
     )
 
 
+def _zip_entries_declared(stream: IO[bytes]) -> int | None:
+    """The entry count the archive's end record declares (None: no end record found).
+
+    Read before zipfile builds one object per entry: an archive of millions of empty
+    entries would otherwise cost gigabytes of memory before any check.
+    """
+    size = stream.seek(0, 2)
+    tail_size = min(size, 65_536 + 22)
+    stream.seek(size - tail_size)
+    tail = stream.read(tail_size)
+    stream.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    return int.from_bytes(tail[at + 10 : at + 12], "little")
+
+
 def _zip_member(stream: IO[bytes], *, max_bytes: int) -> bytes:
+    entries = _zip_entries_declared(stream)
+    # 0xFFFF: a ZIP64 archive (more entries than that); a TikTok export has a handful.
+    if entries is not None and entries > MAX_ZIP_ENTRIES:
+        raise TikTokExportError(
+            f"the archive declares {entries} files; a TikTok export holds a few: refused"
+        )
     try:
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:

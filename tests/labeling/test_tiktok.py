@@ -269,6 +269,12 @@ def test_zip_bomb_is_refused_by_ratio_and_by_size() -> None:
         read_export(bomb, name="bomb.zip", max_bytes=1024 * 1024)
 
 
+def test_zip_of_very_many_entries_is_refused_before_it_is_listed() -> None:
+    many = zip_with({f"f{i}.txt": b"" for i in range(1200)} | {"user_data.json": b"{}"})
+    with pytest.raises(TikTokExportError, match="declares 1201 files"):
+        read_export(many, name="many.zip")
+
+
 def test_zip_without_an_export_or_broken_is_refused() -> None:
     with pytest.raises(TikTokExportError, match="no user_data.json"):
         read_export(zip_with({"readme.txt": b"hello"}), name="a.zip")
