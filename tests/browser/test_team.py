@@ -104,6 +104,11 @@ def test_a_labeller_answers_a_batch_and_a_reviewer_settles_a_dispute(
     login(page, live_server, username="lea")
     page.wait_for_function(PLAYING)
     assert page.get_attribute("#player", "data-team") == "labeller"
+    # No queue order, retrain or folder editing for a labeller; the help says keys vote.
+    assert page.is_hidden("#order") and page.is_hidden("#retrain") and page.is_hidden("#new-folder")
+    assert page.locator("#folders .edit").first.is_hidden()
+    help_row = page.text_content('.shortcuts tr[data-help="file"] td:last-child')
+    assert help_row.startswith("Vote")
     assert page.inner_text("#counter") == f"batch 1/{BATCH}"
     answered, size, batch_id = counter(page)
     assert (answered, size) == (0, BATCH)
@@ -195,6 +200,7 @@ def test_a_labeller_answers_a_batch_and_a_reviewer_settles_a_dispute(
     login(page, live_server, username="rex")
     page.wait_for_function(PLAYING)
     assert page.get_attribute("#player", "data-team") == "reviewer"
+    assert page.is_visible("#retrain") and page.is_visible("#new-folder")
     video_id = current_id(page)
     assert video_id in disputed  # disputes come first
     page.wait_for_selector("#votes:not([hidden]) .vote")

@@ -13,23 +13,12 @@ import { fetchPage, loadFolders, refreshStatsSoon } from "./queue.js";
 import { pollRetrain } from "./retrain.js";
 import { savedStartTotal } from "./session.js";
 import { S, enqueue, nextOpen } from "./state.js";
+import { teamSetUp } from "./team.js";
 import { show, showComplete } from "./video.js";
 
 async function start() {
   bindInput();
-  if (S.team.kind) {
-    // Team mode: the server orders batches and the review queue.
-    el.player.dataset.team = S.team.kind;
-    document.getElementById("order-label").hidden = true;
-    // Retraining is for reviewers and owners; a labeller's votes reach it once decided.
-    if (S.team.kind === "labeller") el.retrain.closest(".retrain").style.display = "none";
-    const rows = document.querySelectorAll(".shortcuts tbody tr td:last-child");
-    rows[0].textContent = S.team.kind === "labeller"
-      ? "Vote: the video belongs in the folder with that key (it moves once decided)"
-      : "Decide: the disputed video goes into the folder with that key";
-    rows[7].textContent = S.team.kind === "labeller"
-      ? "Withdraw your last vote (while its video is undecided)" : "Decisions are final";
-  }
+  if (S.team.kind) teamSetUp();
   window.vidsort = { state: S, metrics: S.metrics }; // for the browser tests and the console
   try {
     await Promise.all([loadFolders(), enqueue(fetchPage)]);

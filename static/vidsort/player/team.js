@@ -6,10 +6,31 @@ import { api } from "../http.js";
 import { toast } from "../toast.js";
 import { fetchPage, loadFolders, refreshStatsSoon } from "./queue.js";
 import { renderCounter, renderFolders } from "./render.js";
+import { el } from "./dom.js";
 import { S, cfg, enqueue, mergeFolders, nextOpen } from "./state.js";
 import { showBatchNote } from "./teamrender.js";
 import { errorMessage } from "./teamqueue.js";
 import { advance, dropVideo, show, showComplete } from "./video.js";
+
+// The page in team mode: the server orders the work (no queue order); a labeller neither
+// retrains nor edits folders (reviewers do); the help says what a key does here.
+export function teamSetUp() {
+  const labeller = S.team.kind === "labeller";
+  el.player.dataset.team = S.team.kind;
+  document.getElementById("order-label").hidden = true;
+  if (labeller) {
+    el.retrain.closest(".retrain").style.display = "none";
+    document.getElementById("new-folder").hidden = true;
+  }
+  const help = (name, text) => {
+    const cell = document.querySelector(`.shortcuts tr[data-help="${name}"] td:last-child`);
+    if (cell) cell.textContent = text;
+  };
+  help("file", labeller
+    ? "Vote: the video belongs in the folder with that key (it moves once decided)"
+    : "Decide: the disputed video goes into the folder with that key");
+  help("undo", labeller ? "Withdraw your last vote (while its video is undecided)" : "Decisions are final");
+}
 
 const ENDED = {
   accepted: "Batch accepted: your answers count.",
