@@ -6,7 +6,7 @@
 import { api } from "./http.js";
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 640;
+let W = 640; // the width of the chart being drawn: its box's, so text keeps its size
 const pct = (x) => (x == null ? "–" : Math.round(x * 100) + " %");
 
 function node(tag, attrs = {}, text = null) {
@@ -24,6 +24,11 @@ function svgBox(height, label) {
 }
 
 function figure(name) { return document.querySelector(`[data-chart="${name}"]`); }
+
+function sizeFor(name) {
+  const body = figure(name).querySelector(".chart-body");
+  W = Math.max(280, Math.round(body.getBoundingClientRect().width) || 640);
+}
 
 function done(name, content) {
   const fig = figure(name);
@@ -46,10 +51,10 @@ function hbars(rows, { label, legend = [] }) {
   const rowH = 10 + 14 * per;
   const top = legend.length ? 24 : 4;
   const svg = svgBox(top + rows.length * rowH + 4, label);
-  const left = 170, right = W - 60;
+  const left = Math.min(170, W * 0.3), right = W - 100;
   legend.forEach((l, i) => {
-    svg.appendChild(node("rect", { x: left + i * 150, y: 6, width: 12, height: 12, class: l.cls }));
-    svg.appendChild(node("text", { x: left + i * 150 + 18, y: 16, class: "axis" }, l.text));
+    svg.appendChild(node("rect", { x: left + i * 90, y: 6, width: 12, height: 12, class: l.cls }));
+    svg.appendChild(node("text", { x: left + i * 90 + 18, y: 16, class: "axis" }, l.text));
   });
   rows.forEach((row, r) => {
     const y0 = top + r * rowH;
@@ -62,7 +67,7 @@ function hbars(rows, { label, legend = [] }) {
     row.values.forEach((v, i) => {
       const width = v.max ? Math.max(0, (right - left) * (v.value || 0) / v.max) : 0;
       const y = y0 + 5 + i * 14;
-      svg.appendChild(titled(node("rect", { x: left, y, width: Math.max(width, 1), height: 12, class: "bar " + (v.cls || "") }),
+      svg.appendChild(titled(node("rect", { x: left, y, width: Math.max(width, 1), height: 12, class: "mark " + (v.cls || "") }),
         `${row.label}: ${v.text}`));
       svg.appendChild(node("text", { x: left + width + 4, y: y + 10, class: "value" }, v.text));
     });
@@ -78,11 +83,11 @@ function vbars(items, { label, cls = "" }) {
   const slot = (W - left - 8) / items.length;
   svg.appendChild(node("text", { x: left - 6, y: top + 8, "text-anchor": "end", class: "axis" }, String(max)));
   svg.appendChild(node("line", { x1: left, x2: W - 4, y1: bottom, y2: bottom, class: "grid" }));
-  const every = Math.ceil(items.length / 10);
+  const every = Math.ceil(items.length / Math.max(2, Math.min(10, Math.floor(W / 64))));
   items.forEach((d, i) => {
     const h = (bottom - top) * d.value / max;
     const x = left + i * slot + slot * 0.1;
-    svg.appendChild(titled(node("rect", { x, y: bottom - h, width: Math.max(1, slot * 0.8), height: Math.max(h, d.value ? 1 : 0), class: "bar " + cls }),
+    svg.appendChild(titled(node("rect", { x, y: bottom - h, width: Math.max(1, slot * 0.8), height: Math.max(h, d.value ? 1 : 0), class: "mark " + cls }),
       `${d.label}: ${d.text}`));
     if (i % every === 0) {
       svg.appendChild(node("text", { x: x + slot * 0.4, y: H - 10, "text-anchor": "middle", class: "axis" }, d.label));
@@ -92,9 +97,11 @@ function vbars(items, { label, cls = "" }) {
 }
 
 function learningCurve(points) {
+  sizeFor("learning");
   const usable = points.filter((p) => p.n_labels != null && (p.cv_accuracy != null || p.live_accuracy != null));
   if (!usable.length) return done("learning", null);
-  const H = 240, left = 40, right = W - 12, top = 12, bottom = H - 34;
+  const narrow = W < 420; // the legend in two rows
+  const H = narrow ? 276 : 260, left = 52, right = W - 12, top = narrow ? 50 : 34, bottom = H - 34;
   const svg = svgBox(H, "Accuracy against the number of labels, per retrain");
   const xs = usable.map((p) => p.n_labels);
   const lo = Math.min(...xs), hi = Math.max(...xs);
@@ -119,13 +126,15 @@ function learningCurve(points) {
       svg.appendChild(titled(node("circle", { cx: X(p.n_labels), cy: Y(p[s.key]), r: 4, class: "dot " + s.cls }),
         `v${p.version}, ${p.n_labels} labels: ${s.name} ${pct(p[s.key])}` + (s.key === "live_accuracy" ? ` of ${p.live_sorts} sorts` : "")));
     }
-    svg.appendChild(node("rect", { x: left + 10 + i * 210, y: top, width: 12, height: 12, class: "dot " + s.cls }));
-    svg.appendChild(node("text", { x: left + 28 + i * 210, y: top + 10, class: "axis" }, s.name));
+    const lx = narrow ? left : left + i * 160, ly = narrow ? 6 + i * 18 : 6;
+    svg.appendChild(node("rect", { x: lx, y: ly, width: 12, height: 12, class: "dot " + s.cls }));
+    svg.appendChild(node("text", { x: lx + 18, y: ly + 10, class: "axis" }, s.name));
   });
   done("learning", svg);
 }
 
 function perFolder(rows) {
+  sizeFor("per-folder");
   if (!rows.length) return done("per-folder", null);
   done("per-folder", hbars(rows.map((r) => ({
     label: r.folder,
@@ -136,10 +145,11 @@ function perFolder(rows) {
       { value: r.average_precision, max: 1, cls: "ap", text: "AP " + pct(r.average_precision) },
     ],
   })), { label: "Precision, recall and average precision per folder",
-    legend: [{ cls: "bar p", text: "precision" }, { cls: "bar r", text: "recall" }, { cls: "bar ap", text: "AP" }] }));
+    legend: [{ cls: "mark p", text: "precision" }, { cls: "mark r", text: "recall" }, { cls: "mark ap", text: "AP" }] }));
 }
 
 function confusion(data) {
+  sizeFor("confusion");
   const n = data.folders.length;
   if (!n) return done("confusion", null);
   const left = 130, top = 100, cell = Math.min(56, (W - left - 8) / n);
@@ -201,18 +211,21 @@ async function openCell(cell, data) {
 }
 
 function labelsPerDay(days) {
+  sizeFor("labels-per-day");
   if (!days.length) return done("labels-per-day", null);
   done("labels-per-day", vbars(days.slice(-60).map((d) => ({ label: d.day.slice(5), value: d.labels, text: `${d.labels} labels (${d.total} in all)` })),
     { label: "Labels per day", cls: "labels" }));
 }
 
 function histogram(bins) {
+  sizeFor("confidence");
   if (!bins.some((b) => b.videos)) return done("confidence", null);
   done("confidence", vbars(bins.map((b) => ({ label: `${Math.round(b.from * 100)}–${Math.round(b.to * 100)}`, value: b.videos, text: `${b.videos} videos` })),
     { label: "The queue's videos by the confidence of their top prediction", cls: "confidence" }));
 }
 
 function folderSizes(folders) {
+  sizeFor("folder-sizes");
   if (!folders.length) return done("folder-sizes", null);
   const max = Math.max(1, ...folders.map((f) => f.count));
   done("folder-sizes", hbars(folders.map((f) => ({
@@ -235,6 +248,16 @@ function unreadable(files) {
   done("unreadable", list);
 }
 
+function drawAll(data) {
+  learningCurve(data.learning_curve);
+  perFolder(data.per_folder);
+  confusion(data.confusion);
+  labelsPerDay(data.labels_per_day);
+  histogram(data.confidence_histogram);
+  folderSizes(data.folder_sizes);
+  unreadable(data.unreadable);
+}
+
 async function start() {
   let data;
   try {
@@ -243,14 +266,17 @@ async function start() {
     for (const fig of document.querySelectorAll("[data-chart]")) done(fig.dataset.chart, "Could not load: " + err.detail);
     return;
   }
-  learningCurve(data.learning_curve);
-  perFolder(data.per_folder);
-  confusion(data.confusion);
-  labelsPerDay(data.labels_per_day);
-  histogram(data.confidence_histogram);
-  folderSizes(data.folder_sizes);
-  unreadable(data.unreadable);
+  drawAll(data);
   document.body.dataset.insights = "ready";
+  // Drawn at the boxes' widths: drawn again when they change (a rotated phone).
+  let timer = null;
+  let width = window.innerWidth;
+  window.addEventListener("resize", () => {
+    if (window.innerWidth === width) return;
+    width = window.innerWidth;
+    clearTimeout(timer);
+    timer = setTimeout(() => drawAll(data), 150);
+  });
 }
 
 start();

@@ -10,6 +10,7 @@ import pytest
 
 from labeling.models import Prediction, Video
 from tests.browser.conftest import PHONE, login
+from tests.browser.test_player import SCREENSHOTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -61,9 +62,12 @@ def test_every_chart_draws_with_data(
         page.locator("#cell-gallery video").first.get_attribute("src").startswith("/media/videos/")
     )
 
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "insights-desktop.png"), full_page=True)
     # Readable on a phone: nothing wider than the screen.
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(150)
+    page.screenshot(path=str(SCREENSHOTS / "insights-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.js_errors == []
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 import pytest
 
 from labeling.models import Folder, Video
-from tests.browser.test_player import PLAYING, current_id, swipe, wait_for_next, wait_until
+from tests.browser.test_player import (
+    PLAYING,
+    SCREENSHOTS,
+    current_id,
+    swipe,
+    wait_for_next,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -77,6 +84,8 @@ def test_the_phone_layout(real_services, predicted_library, live_server, phone_p
         assert m["chips"] >= 6, (size, m)
         assert m["chipsTop"] > size["height"] / 2  # the lower half: thumb reach
         assert {"btn-play", "btn-accept", "btn-undo", "btn-details"} <= set(m["controls"])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "player-phone-overlay.png"))
 
     # The next video swaps in: nothing moves.
     before = page.evaluate(MEASURE)
@@ -93,6 +102,7 @@ def test_the_phone_layout(real_services, predicted_library, live_server, phone_p
     page.tap("#btn-details")
     page.wait_for_function(SHEET_OPEN)
     assert page.is_visible("#top3") and page.is_visible("#retrain") and page.is_visible("#counter")
+    page.screenshot(path=str(SCREENSHOTS / "player-phone-details.png"))
     page.tap("#details-close")
     page.wait_for_function(SHEET_CLOSED)
     long_press(page)

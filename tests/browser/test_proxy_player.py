@@ -11,6 +11,7 @@ import pytest
 from labeling.models import UserPreference, Video
 from labeling.selectors.proxies import proxy_file, proxy_folder
 from tests.browser.conftest import login
+from tests.browser.test_player import SCREENSHOTS
 from tests.conftest import copy_into
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -55,6 +56,8 @@ def test_an_hevc_file_says_so_then_plays_from_its_proxy(
     assert "cannot play H.265 (HEVC) video" in page.inner_text("#video-message-title")
     assert "Making a playable copy" in page.inner_text("#video-message-reason")
     assert page.get_attribute("#player", "data-state") == "converting"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "player-proxy-message.png"))
 
     page.wait_for_function(PLAYING_PROXY, timeout=90_000)
     assert page.is_hidden("#video-message")
