@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from labeling.models import Video
+from labeling.models import Library, Video
 from mlpipeline.transcode import proxy_reason
 
 PENDING_STALE_SECONDS = 30 * 60
@@ -81,3 +81,18 @@ def proxy_state(*, content_hash: str) -> tuple[str, str]:
         return "failed", failed.read_text(encoding="utf-8").strip()
     except OSError:
         return "none", ""
+
+
+def proxies_summary(*, library: Library) -> dict[str, int | bool]:
+    """The library's setting and how many playable files need a proxy, and have one."""
+    rows = Video.objects.filter(library=library, status=Video.Status.OK).only(
+        "pk", "codec", "pix_fmt", "filename", "content_hash", "status"
+    )
+    needing = ready = 0
+    for video in rows.iterator():
+        if not video_proxy_reason(video=video):
+            continue
+        needing += 1
+        if proxy_state(content_hash=video.content_hash)[0] == "ready":
+            ready += 1
+    return {"proxies_ahead": library.proxies_ahead, "needing": needing, "ready": ready}

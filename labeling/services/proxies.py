@@ -79,6 +79,14 @@ def proxy_build(*, video_id: int) -> str:
         pending.unlink(missing_ok=True)
 
 
+def proxies_ahead_set(*, library: Library, on: bool) -> int:
+    """Turn the library's ahead-of-time proxies on or off; on queues the missing ones now
+    (not only after the next scan). Returns how many were queued."""
+    Library.objects.filter(pk=library.pk).update(proxies_ahead=on)
+    library.proxies_ahead = on
+    return proxies_ahead(library=library)
+
+
 def proxies_ahead(*, library: Library) -> int:
     """With the library's ahead-of-time setting on: queue a proxy of each playable file a
     browser cannot play that has none yet. Returns how many were queued."""

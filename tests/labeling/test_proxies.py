@@ -126,3 +126,27 @@ def test_libraries_set_to_it_get_proxies_after_each_scan(
     made = list(proxy_folder().rglob("*.mp4"))
     hevc = Video.objects.get(filename="phone.mov")
     assert made == [proxy_file(content_hash=hevc.content_hash)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_setting_turns_copies_on_now_and_counts_them(
+    api, library: Library, library_dir: Path, media: dict[str, Path], eager: None
+) -> None:
+    copy_into(library_dir, media["hevc.mov"], "phone.mov")
+    copy_into(library_dir, media["h264.mp4"], "plain.mp4")
+    library_scan(library=library)
+    before = api.get("/api/proxies/settings").json()
+    assert before == {"proxies_ahead": False, "needing": 1, "ready": 0}
+    answer = api.patch("/api/proxies/settings", {"proxies_ahead": True}, format="json")
+    assert answer.status_code == 200, answer.content
+    # Eager: the copy was made at once, not only after the next scan.
+    assert answer.json() == {"proxies_ahead": True, "needing": 1, "ready": 1}
+    assert Library.objects.get(pk=library.pk).proxies_ahead is True
+    off = api.patch("/api/proxies/settings", {"proxies_ahead": False}, format="json").json()
+    assert off["proxies_ahead"] is False and off["ready"] == 1  # made copies stay
+    assert api.patch("/api/proxies/settings", {}, format="json").status_code == 400
+
+
+def test_the_setting_is_on_the_library_admin_page(admin_client, library: Library) -> None:
+    body = admin_client.get(f"/admin/labeling/library/{library.pk}/change/").content.decode()
+    assert 'name="proxies_ahead"' in body
