@@ -84,3 +84,30 @@ def test_counter_prediction_box_toasts_gallery_tabs_and_favicon(
     )
     assert tab_count(page, "Unsorted") == unsorted - 1
     assert page.js_errors == []
+
+
+def test_an_unreadable_file_does_not_promise_a_prediction(
+    real_services, library_dir: Path, media: dict[str, Path], settings, live_server,
+    browser_page, browser_user,
+):  # fmt: skip
+    from labeling.models import UserPreference
+    from labeling.services.scan import library_get_or_create, library_scan
+    from tests.conftest import copy_into
+
+    copy_into(library_dir, media["h264.mp4"], "a_clip.mp4")
+    copy_into(library_dir, media["portrait.mp4"], "cats/tom.mp4")
+    copy_into(library_dir, media["text.mp4"], "z_note.mp4")
+    settings.VIDSORT_LIBRARY = library_dir
+    library_scan(library=library_get_or_create(root=library_dir))
+    UserPreference.objects.create(user=browser_user, queue_order="filename")
+
+    page = browser_page
+    login(page, live_server)
+    page.wait_for_function(PLAYING)
+    assert "retrain to get one" in page.inner_text("#prediction")
+    page.keyboard.press("ArrowDown")  # skip to the unreadable file after the queue
+    page.wait_for_function("document.getElementById('player').dataset.state === 'broken'")
+    text = page.inner_text("#prediction")
+    assert "cannot be read" in text and "retrain" not in text
+    assert "none" in page.get_attribute("#prediction", "class").split()
+    assert page.js_errors == []
