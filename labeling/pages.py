@@ -130,7 +130,14 @@ def gallery(request: HttpRequest, folder: str) -> HttpResponse:
         {
             "library": library,
             "folder_name": name,
-            "config": {"folder": folder_id, "pageSize": GALLERY_PAGE_SIZE},
+            "config": {
+                "folder": folder_id,
+                "pageSize": GALLERY_PAGE_SIZE,
+                # In team mode reviewers and owners mark filed videos as gold standards.
+                "library": library.pk,
+                "canGold": library.team_mode
+                and role_of(request.user, library) in (Role.REVIEWER, Role.OWNER),
+            },
         },
     )
 

@@ -2,6 +2,7 @@
 
 // Videos play on hover (tap on touch screens); "Move to" goes through POST /api/sort.
 
+import { goldButton, loadGold } from "./gold.js";
 import { api } from "./http.js";
 import { folderWords, lineTime, showTextSoon } from "./player/text.js";
 import { toast } from "./toast.js";
@@ -80,6 +81,7 @@ function card(video) {
   }
   select.addEventListener("change", () => move(video, select, div));
   body.appendChild(select);
+  if (cfg.canGold && video.folder_id != null) body.appendChild(goldButton(video, cfg.library));
   body.appendChild(textToggle(video, v));
   div.append(poster, body);
   return div;
@@ -156,6 +158,7 @@ async function load() {
     const [folderData, data] = await Promise.all([
       api("GET", "/api/folders"),
       api("GET", `/api/videos?folder=${encodeURIComponent(cfg.folder)}&order=filename&limit=${size}&offset=${(page - 1) * size}${status}`),
+      cfg.canGold ? loadGold(cfg.library).catch(() => null) : null, // no marks: toggles off
     ]);
     folders = folderData.folders;
     renderNav(folderData.unsorted);

@@ -281,3 +281,35 @@ def test_without_enough_gold_the_page_says_why(
     assert "gold" in page.inner_text("#complete-team").lower()
     assert not Batch.objects.exists()
     assert page.js_errors == []
+
+
+def test_a_reviewer_marks_gold_from_the_gallery(real_services, team, live_server, browser_page):
+    page = browser_page
+    # A folder with a gold video and one that is not.
+    gold = next(
+        g
+        for g in GoldStandard.objects.select_related("folder").order_by("video_id")
+        if Video.objects.filter(folder=g.folder, gold__isnull=True).exists()
+    )
+    folder = gold.folder
+    plain = Video.objects.filter(folder=folder, gold__isnull=True).first()
+
+    login(page, live_server, username="rex", next_url=f"/gallery/{folder.pk}")
+    marked = page.locator(f".gold-toggle[data-video='{gold.video_id}']")
+    unmarked = page.locator(f".gold-toggle[data-video='{plain.pk}']")
+    assert marked.get_attribute("aria-pressed") == "true"
+    assert unmarked.get_attribute("aria-pressed") == "false"
+
+    unmarked.click()  # gold, with the folder it is filed in
+    page.wait_for_selector(f".gold-toggle[data-video='{plain.pk}'][aria-pressed='true']")
+    assert GoldStandard.objects.get(video=plain).folder_id == folder.pk
+    marked.click()  # the mark comes off
+    page.wait_for_selector(f".gold-toggle[data-video='{gold.video_id}'][aria-pressed='false']")
+    assert not GoldStandard.objects.filter(video_id=gold.video_id).exists()
+    assert page.js_errors == []
+
+    # A labeller sees the gallery without the toggles.
+    page.context.clear_cookies()
+    login(page, live_server, username="lea", next_url=f"/gallery/{folder.pk}")
+    page.wait_for_selector(".card")
+    assert page.locator(".gold-toggle").count() == 0

@@ -65,3 +65,19 @@ def test_the_team_page_shows_the_settings_form_to_owners_only(library: Library) 
 def test_the_nav_links_the_team_page(library: Library) -> None:
     html = signed_in(library, "olive", "owner").get("/team/").content.decode()
     assert '<a href="/team/">Team</a>' in html
+
+
+def gallery_config(client: Client) -> dict:
+    html = client.get("/gallery/unsorted").content.decode()
+    start = html.index('<script id="gallery-config" type="application/json">')
+    return json.loads(html[html.index(">", start) + 1 : html.index("</script>", start)])
+
+
+def test_gold_toggles_in_the_gallery_for_reviewers_in_team_mode(library: Library) -> None:
+    reviewer = signed_in(library, "rex", "reviewer")
+    labeller = signed_in(library, "lea", "labeller")
+    assert gallery_config(reviewer)["canGold"] is False  # single-user mode: as before
+
+    Library.objects.filter(pk=library.pk).update(team_mode=True)
+    assert gallery_config(reviewer)["canGold"] is True
+    assert gallery_config(labeller)["canGold"] is False
