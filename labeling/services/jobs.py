@@ -17,7 +17,7 @@ from labeling.models import Job, Library
 from labeling.selectors.jobs import job_active_exists
 from labeling.services.errors import BrokerUnavailableError
 from labeling.services.library import library_current
-from labeling.services.proxies import proxies_ahead
+from labeling.services.proxies import proxies_ahead, proxies_prune
 from labeling.services.scan import library_scan
 
 logger = logging.getLogger(__name__)
@@ -207,3 +207,4 @@ def _scan_job_run(job: Job, library: Library) -> None:
         proxies_ahead(library=Library.objects.get(pk=library.pk))
     except BrokerUnavailableError as exc:
         logger.warning("scan job %s: proxies not queued: %s", job.pk, exc)
+    proxies_prune()

@@ -8,12 +8,14 @@ file, writes the state files and queues the work through task_enqueue.
 from __future__ import annotations
 
 import logging
+import time
 
 from labeling.models import Library, Video
 from labeling.selectors.proxies import (
     Playback,
     playback_for,
     proxy_file,
+    proxy_folder,
     proxy_state,
     video_proxy_reason,
 )
@@ -102,3 +104,34 @@ def proxies_ahead(*, library: Library) -> int:
     if queued:
         logger.info("queued %d proxies for %s", queued, library.root)
     return queued
+
+
+PRUNE_MIN_AGE_SECONDS = 3600
+
+
+def proxies_prune(*, min_age_seconds: float = PRUNE_MIN_AGE_SECONDS) -> int:
+    """Delete copies (and failure notes) whose content no video row has any more (the file
+    was changed or removed); ones younger than ``min_age_seconds`` stay (a scan may not
+    have seen their file yet). Returns how many files were deleted."""
+    folder = proxy_folder()
+    if not folder.is_dir():
+        return 0
+    wanted = set()
+    for content_hash in Video.objects.exclude(content_hash="").values_list(
+        "content_hash", flat=True
+    ):
+        path = proxy_file(content_hash=content_hash)
+        if path is not None:
+            wanted.add(path.stem)
+    cutoff = time.time() - min_age_seconds
+    deleted = 0
+    for path in folder.glob("*/*"):
+        if path.suffix not in {".mp4", ".failed"} or path.name.startswith(".partial-"):
+            continue
+        if path.stem in wanted or path.stat().st_mtime > cutoff:
+            continue
+        path.unlink(missing_ok=True)
+        deleted += 1
+    if deleted:
+        logger.info("pruned %d proxies of content no video has", deleted)
+    return deleted

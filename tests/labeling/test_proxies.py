@@ -150,3 +150,21 @@ def test_the_setting_turns_copies_on_now_and_counts_them(
 def test_the_setting_is_on_the_library_admin_page(admin_client, library: Library) -> None:
     body = admin_client.get(f"/admin/labeling/library/{library.pk}/change/").content.decode()
     assert 'name="proxies_ahead"' in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copies_of_content_no_video_has_are_pruned(
+    api, mixed: Library, library_dir: Path, eager: None
+) -> None:
+    from labeling.services.proxies import proxies_prune
+
+    video = Video.objects.get(filename="phone.mov")
+    assert api.post(f"/api/videos/{video.pk}/proxy").json()["proxy"] == "ready"
+    kept = proxy_file(content_hash=video.content_hash)
+    stale = proxy_file(content_hash="sampled:" + "0" * 64)
+    assert kept is not None and stale is not None
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"an old copy")
+    assert proxies_prune() == 0  # young files stay: a scan may not have seen theirs yet
+    assert proxies_prune(min_age_seconds=0) == 1
+    assert kept.is_file() and not stale.exists()
