@@ -313,3 +313,26 @@ def test_a_reviewer_marks_gold_from_the_gallery(real_services, team, live_server
     login(page, live_server, username="lea", next_url=f"/gallery/{folder.pk}")
     page.wait_for_selector(".card")
     assert page.locator(".gold-toggle").count() == 0
+
+
+def test_a_labeller_on_a_phone_sees_the_batch_over_the_video(
+    real_services, team, live_server, phone_page
+):
+    page = phone_page
+    login(page, live_server, username="lea")
+    page.wait_for_function(PLAYING)
+    assert page.is_visible("#phone-team")
+    assert page.inner_text("#phone-team") == f"batch 1/{BATCH}"
+    first = current_id(page)
+    page.tap(f"#folders .folder[data-key='{key_for(first, 1)}']")  # a tap votes
+    wait_playing_other(page, first)
+    page.wait_for_function(
+        "(t) => document.getElementById('phone-team').textContent === t", arg=f"batch 2/{BATCH}"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    batch = team["lea"].batches.get()
+    wait_until(
+        lambda: Vote.objects.filter(batch=batch).count() + batch.gold_answers.count() == 1,
+        message="the tapped vote on the server",
+    )
+    assert page.js_errors == []

@@ -7,6 +7,7 @@ import { S, folderById } from "./state.js";
 const team = {
   votes: $("votes"), voteList: $("vote-list"), note: $("team-note"),
   completeTitle: $("complete-title"), completeTeam: $("complete-team"), again: $("complete-again"),
+  phone: $("phone-team"), // the same, one line over the video on a phone
 };
 
 // Labeller: "batch 3/16", the place of the video on screen; the bar fills with answers.
@@ -21,6 +22,7 @@ export function renderTeamCounter() {
     }
     const answered = Math.min(S.team.answered, b.size);
     el.counter.textContent = `batch ${Math.min(answered + 1, b.size)}/${b.size}`;
+    if (team.phone) team.phone.textContent = el.counter.textContent;
     el.counter.dataset.answered = answered;
     el.counter.dataset.size = b.size;
     el.counter.dataset.batch = b.id;
@@ -47,7 +49,11 @@ function folderLabel(id, name) {
 export function renderVotes(item) {
   const show = S.team.kind === "reviewer" && !!item;
   team.votes.hidden = !show;
-  if (!show) { team.voteList.replaceChildren(); return; }
+  if (!show) {
+    team.voteList.replaceChildren();
+    if (team.phone && S.team.kind === "reviewer") team.phone.textContent = "";
+    return;
+  }
   const votes = item.votes || [];
   const rows = votes.map((v) => {
     const li = document.createElement("li");
@@ -72,6 +78,11 @@ export function renderVotes(item) {
     rows.push(li);
   }
   team.voteList.replaceChildren(...rows);
+  if (team.phone) {
+    team.phone.textContent = votes.length
+      ? "Votes: " + votes.map((v) => `${v.username || "user " + v.user} → ${folderLabel(voteFolder(v), v.folder)}`).join(" · ")
+      : "No votes";
+  }
 }
 
 // How many votes each folder has on this video, for the folder buttons.
