@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -72,11 +73,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vidsort-bench-proxies-") as folder:
         source = Path(folder) / "phone.mov"
         _make_source(source, args.seconds)
-        decode, proxy, proxy_cpu, size = [], [], [], 0
+        decode: list[float] = []
+        proxy: list[float] = []
+        proxy_cpu: list[float] = []
+        size = 0
         for run in range(args.runs):
             decode.append(_timed(lambda: _decode(source))[0])
             target = Path(folder) / f"proxy-{run}.mp4"
-            wall, cpu = _timed(lambda target=target: proxy_make(source, target))
+            wall, cpu = _timed(partial(proxy_make, source, target))
             proxy.append(wall)
             proxy_cpu.append(cpu)
             size = target.stat().st_size
