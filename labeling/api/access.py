@@ -47,8 +47,10 @@ if TYPE_CHECKING:
 
 VIEWER, LABELLER, REVIEWER, OWNER = "viewer", "labeller", "reviewer", "owner"
 POLICY_LEVELS = {SIGNED_IN, *ROLE_RANK}
-# HEAD and OPTIONS read what GET reads.
-METHOD_ALIASES = {"HEAD": "GET", "OPTIONS": "GET"}
+# HEAD reads what GET reads; OPTIONS (what the view accepts) needs the least role any of
+# the view's methods needs.
+METHOD_ALIASES = {"HEAD": "GET"}
+LEVEL_RANK = {SIGNED_IN: 0, **ROLE_RANK}
 _RESOLVED = "_vidsort_role_library"
 
 
@@ -84,6 +86,9 @@ class ReadOnlyToken(exceptions.APIException):
 def required_role(view: APIView, method: str) -> str | None:
     """The least role `view` asks for `method`, or None when it names none."""
     policy: dict[str, str] = getattr(view, "roles_required", None) or {}
+    if method == "OPTIONS":
+        levels = [level for level in policy.values() if level in LEVEL_RANK]
+        return min(levels, key=LEVEL_RANK.__getitem__) if levels else None
     return policy.get(METHOD_ALIASES.get(method, method))
 
 

@@ -248,6 +248,16 @@ def test_a_read_only_token_reads_but_never_writes(lib):
     assert full.post("/api/folders", {"name": "fish"}, format="json").status_code == 201
 
 
+def test_options_needs_the_least_role_of_the_view(lib):
+    viewer, labeller = APIClient(), APIClient()
+    viewer.force_authenticate(member(lib, "vic", "viewer"))
+    labeller.force_authenticate(member(lib, "lab", "labeller"))
+    assert viewer.options("/api/folders").status_code == 200  # GET viewer, POST reviewer
+    refused = viewer.options("/api/sort")  # POST only, labeller
+    assert refused.status_code == 403 and refused.json()["required_role"] == "labeller"
+    assert labeller.options("/api/sort").status_code == 200
+
+
 def test_a_token_never_exceeds_its_users_role(lib):
     client = token_client(member(lib, "vic", "viewer"))
     assert client.get("/api/stats").status_code == 200
