@@ -7,6 +7,8 @@ and a video's place are read-only.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Model, Q, QuerySet
@@ -25,6 +27,7 @@ from labeling.models import (
     TokenScope,
     Video,
 )
+from labeling.selectors.roles import owners_count
 from labeling.services.autofile import FolderPlan
 from labeling.services.folders import FolderError, folder_name_validate, folder_rename
 
@@ -99,10 +102,53 @@ def _plan_text(plans: list[FolderPlan]) -> str:
     return "; ".join(parts)
 
 
+LAST_OWNER = "the last owner of a library keeps the owner role; make another user owner first"
+
+
+class MembershipForm(forms.ModelForm):
+    """Refuses to demote a library's last owner (as PUT /api/members does)."""
+
+    class Meta:
+        model = Membership
+        fields = ["library", "user", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        was = self.instance
+        if (
+            was.pk is not None
+            and was.role == Membership.Role.OWNER
+            and data.get("role") != Membership.Role.OWNER
+            and owners_count(library=was.library) <= 1
+        ):
+            raise forms.ValidationError(LAST_OWNER)
+        return data
+
+
+class MembershipInlineFormSet(forms.BaseInlineFormSet):
+    """A library that has an owner keeps one after the edit."""
+
+    def clean(self) -> None:
+        super().clean()
+        library = self.instance
+        if library.pk is None or not owners_count(library=library):
+            return
+        owners = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("role") == Membership.Role.OWNER
+        ]
+        if not owners:
+            raise forms.ValidationError(LAST_OWNER)
+
+
 class MembershipInline(admin.TabularInline):
     """Who holds which role in the library (docs/team.md, "Roles")."""
 
     model = Membership
+    formset = MembershipInlineFormSet
     extra = 1
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
@@ -438,11 +484,27 @@ class MoveIntentAdmin(ReadOnlyAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     """Roles per library; superusers are owners everywhere without a row."""
 
+    form = MembershipForm
     list_display = ["user", "library", "role", "created_at"]
     list_filter = ["role", "library"]
     search_fields = ["user__username", "library__name"]
     autocomplete_fields = ["user"]
     readonly_fields = ["created_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if (
+            isinstance(obj, Membership)
+            and obj.role == Membership.Role.OWNER
+            and owners_count(library=obj.library) <= 1
+        ):
+            return False  # the last owner stays
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # A bulk delete could remove a library's last owner; delete one at a time.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 @admin.register(TokenScope)

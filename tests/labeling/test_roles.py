@@ -21,7 +21,7 @@ from labeling.selectors.roles import role_at_least, role_check, role_of
 from labeling.services.errors import ConflictError
 from labeling.services.members import member_remove, member_set
 from labeling.services.users import user_token_get_or_create
-from tests.labeling.helpers import make_library
+from tests.labeling.helpers import admin_form_data, make_library
 
 pytestmark = pytest.mark.django_db
 
@@ -333,3 +333,25 @@ def test_the_last_owner_can_be_neither_removed_nor_demoted(lib):
     assert api.put(f"/api/members/{owner.pk}", {"role": "viewer"}, format="json").status_code == 200
     with pytest.raises(ConflictError, match="last owner"):
         member_remove(library=lib, user_id=second.pk)
+
+
+def test_the_admin_keeps_the_last_owner(admin_client: Client, lib):
+    owner = member(lib, "own", "owner")
+    membership = Membership.objects.get(user=owner)
+    url = f"/admin/labeling/membership/{membership.pk}/change/"
+    demoted = admin_client.post(url, admin_form_data(admin_client.get(url)) | {"role": "viewer"})
+    assert demoted.status_code == 200 and "the last owner" in demoted.content.decode()
+    assert (
+        admin_client.get(f"/admin/labeling/membership/{membership.pk}/delete/").status_code == 403
+    )
+    # On the library's page: removing every owner row is refused too.
+    library_url = f"/admin/labeling/library/{lib.pk}/change/"
+    data = admin_form_data(admin_client.get(library_url))
+    data |= {"memberships-0-DELETE": "on"}
+    refused = admin_client.post(library_url, data)
+    assert refused.status_code == 200 and "the last owner" in refused.content.decode()
+    assert role_of(owner, lib) == "owner"
+    # With a second owner the first may step down.
+    member_set(library=lib, user_id=member(lib, "two", None).pk, role="owner")
+    changed = admin_client.post(url, admin_form_data(admin_client.get(url)) | {"role": "viewer"})
+    assert changed.status_code == 302 and role_of(owner, lib) == "viewer"
