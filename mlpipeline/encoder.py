@@ -127,7 +127,7 @@ class Encoder:
     ) -> None:
         self._model = model
         self._model_loader = model_loader
-        self.tokenizer = tokenizer
+        self._tokenizer = tokenizer
         self.config = config
         self.device = device
         self.precision = precision
@@ -147,6 +147,17 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"Encoder({self.model_id!r}, runtime={self.runtime}, device={self.device}, precision={self.precision}, batch_size={self.batch_size})"
+
+    @property
+    def tokenizer(self) -> Any:
+        """open_clip's tokenizer, loaded on first use where it was not given (ONNX encoders:
+        a worker that only embeds frames never imports open_clip, ~230 MB less memory)."""
+        if self._tokenizer is None:
+            import open_clip
+
+            register_tiny_model()
+            self._tokenizer = open_clip.get_tokenizer(self.config.model_name)
+        return self._tokenizer
 
     @property
     def model(self) -> Any:
@@ -343,11 +354,12 @@ def resolve_runtime(config: EncoderConfig, device: torch.device) -> str:
 
 def create_encoder(config: EncoderConfig) -> Encoder:
     """Build the encoder described by ``config`` (eval mode, on its device). Slow: use get_encoder."""
-    _check_available(config)
+    config.validate()
     device = resolve_device(config.device)
     runtime = resolve_runtime(config, device)
     if runtime != "torch":
         return _onnx_encoder_create(config, runtime=runtime, device=device)
+    _check_available(config)
     return _torch_encoder_create(config, device=device)
 
 
@@ -375,12 +387,13 @@ def _torch_encoder_create(config: EncoderConfig, *, device: torch.device) -> Enc
 
 
 def _onnx_encoder_create(config: EncoderConfig, *, runtime: str, device: torch.device) -> Encoder:
-    """An encoder whose image tower runs in ONNX Runtime, from the cached export (built once)."""
-    import open_clip
+    """An encoder whose image tower runs in ONNX Runtime, from the cached export (built once).
 
+    A valid export is proof that the model exists: open_clip is then imported only for text."""
     from mlpipeline import runtimes
 
     def load() -> tuple[Any, Any]:
+        _check_available(config)
         return _model_load(config, device=device, precision="fp32")
 
     described = runtimes.cached_description(config, runtime)
@@ -390,7 +403,7 @@ def _onnx_encoder_create(config: EncoderConfig, *, runtime: str, device: torch.d
         described = _description(loaded[0])
     encoder = Encoder(
         model=None if loaded is None else loaded[0],
-        tokenizer=open_clip.get_tokenizer(config.model_name),
+        tokenizer=None,  # loaded on first use
         config=config,
         device=device,
         precision="fp32" if runtime == "onnx" else "int8",
