@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from labeling.models import Classifier, Folder, Job, Library, Membership, TokenScope, Video
+from labeling.models import (
+    Batch,
+    Classifier,
+    Folder,
+    Job,
+    Library,
+    Membership,
+    TokenScope,
+    Video,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -39,6 +48,7 @@ OBJECT_PARAMS: dict[str, type[Model]] = {
     "folder_id": Folder,
     "classifier_id": Classifier,
     "job_id": Job,
+    "batch_id": Batch,
 }
 
 

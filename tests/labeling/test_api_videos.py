@@ -192,6 +192,7 @@ VIDEO_KEYS = LEGACY_VIDEO_KEYS | {
     "low_confidence",
     "segments",
     "duration_ratio",
+    "playback",  # whether the browser can play the file, or its playable copy (proxies)
 }
 TOP_PREDICTION_KEYS = {"folder", "confidence", "folder_id"}
 FOLDER_KEYS = {"id", "name", "count", "key", "prompts"}
