@@ -25,7 +25,7 @@ from labeling.selectors import (
     queue_order_for_user,
 )
 from labeling.selectors.folders import folder_in_library
-from labeling.selectors.roles import Role, role_of
+from labeling.selectors.roles import Role, role_at_least, role_of
 from labeling.selectors.tiktok import (
     tiktok_items_unmatched,
     tiktok_missing_path,
@@ -66,6 +66,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "library": library,
             "folders": folders_with_counts(library=library),
             "counts": library_counts(library=library),
+            # GET /api/team/stats needs a labeller: a viewer gets no per-labeller chart.
+            "labeller_chart": library.team_mode
+            and role_at_least(request.user, library, Role.LABELLER),
         },
     )
 

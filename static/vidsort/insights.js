@@ -1,8 +1,11 @@
 // The insights page: charts drawn as inline SVG from GET /api/insights (no library, no
 // build step). Each <figure data-chart> ends in data-state="drawn" (an <svg> with marks)
 // or "empty" (a sentence saying what would fill it). A click on a cell of the
-// filed-vs-predicted matrix lists that cell's videos below it.
+// filed-vs-predicted matrix lists that cell's videos below it. In team mode the
+// per-labeller chart (only there for a labeller or above) comes from GET /api/team/stats,
+// drawn by the team page's chart.js; a labeller's answer holds their own row only.
 
+import { barChart } from "./chart.js";
 import { api } from "./http.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -248,6 +251,27 @@ function unreadable(files) {
   done("unreadable", list);
 }
 
+async function labellers() {
+  const fig = figure("labellers");
+  if (!fig) return; // single-user mode, or a viewer
+  let stats;
+  try {
+    stats = await api("GET", `/api/team/stats?library=${encodeURIComponent(fig.dataset.library)}`);
+  } catch (err) {
+    return done("labellers", "Could not load the labellers' figures: " + err.detail);
+  }
+  const rows = (stats.labellers || []).filter((l) => l.votes || l.gold_accuracy != null);
+  if (!rows.length) return done("labellers", null);
+  const plural = (n) => `${n} vote${n === 1 ? "" : "s"}`;
+  const chart = barChart(
+    rows.map((l) => ({ label: `${l.username || "user " + l.user} · ${plural(l.votes)}`, values: [l.gold_accuracy, l.agreement_with_decided] })),
+    [{ name: "gold accuracy", className: "gold" }, { name: "agrees with decided", className: "agree" }],
+    { label: "Gold accuracy and agreement with the decided label, per labeller" },
+  );
+  rows.forEach((l, i) => { chart.querySelectorAll("g.group")[i].dataset.votes = l.votes; });
+  done("labellers", chart);
+}
+
 function drawAll(data) {
   learningCurve(data.learning_curve);
   perFolder(data.per_folder);
@@ -259,6 +283,7 @@ function drawAll(data) {
 }
 
 async function start() {
+  labellers(); // its own request; drawn in a viewBox, so no redraw on resize
   let data;
   try {
     data = await api("GET", "/api/insights");

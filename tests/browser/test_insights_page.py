@@ -1,6 +1,7 @@
 """The insights page (/overview) in Chromium: every chart draws from /api/insights with
 data (a retrained demo library with sorts) and says what is missing in an empty library;
-a click on a filed-vs-predicted cell lists that cell's videos."""
+a click on a filed-vs-predicted cell lists that cell's videos. In team mode the per-labeller
+chart draws /api/team/stats (a labeller's own row only); it is absent in single-user mode."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from labeling.models import Prediction, Video
-from tests.browser.conftest import PHONE, login
+from tests.browser.conftest import PASSWORD, PHONE, login
 from tests.browser.test_player import SCREENSHOTS
+from tests.labeling.team_setup import Team, add_user, team_library
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +48,7 @@ def test_every_chart_draws_with_data(
     login(page, live_server, next_url="/overview")
     page.wait_for_selector("body[data-insights=ready]")
     assert page.evaluate(STATES) == dict.fromkeys(CHARTS, "drawn")
+    assert page.locator("[data-chart=labellers]").count() == 0  # single-user mode: no box
     for chart in CHARTS:
         assert page.evaluate(MARKS, chart) > 0, chart
     assert "not a known video container" in page.inner_text("[data-chart=unreadable]")
@@ -83,7 +86,118 @@ def test_every_chart_says_what_is_missing_in_an_empty_library(
     login(page, live_server, next_url="/overview")
     page.wait_for_selector("body[data-insights=ready]")
     assert page.evaluate(STATES) == dict.fromkeys(CHARTS, "empty")
+    assert page.locator("[data-chart=labellers]").count() == 0
     for chart in CHARTS:
         text = page.inner_text(f"[data-chart='{chart}'] .empty")
         assert text and text != "Nothing to show yet.", chart
+    assert page.js_errors == []
+
+
+# --- team mode: the per-labeller chart ---------------------------------------------------
+
+LABELLERS = """() => [...document.querySelectorAll('[data-chart=labellers] svg g.group')].map((g) => [
+  g.dataset.label, Number(g.dataset.votes),
+  [...g.querySelectorAll('rect.bar')].map((r) => r.dataset.value === '' ? null : Number(r.dataset.value))])"""
+
+
+def _team(library_dir: Path, settings) -> Team:
+    settings.VIDSORT_LIBRARY = library_dir
+    team = team_library(library_dir, loose=8, batch_size=6, gold_per_batch=2)
+    for name, role in (("lab1", "labeller"), ("lab2", "labeller"), ("rev", "reviewer"),
+                       ("vic", "viewer")):  # fmt: skip
+        user = add_user(team, name, role)
+        user.set_password(PASSWORD)
+        user.save()
+    return team
+
+
+def _answer_a_batch(team: Team, name: str, *, wrong_gold: int) -> None:
+    """A batch through the JSON API: gold answered (the first ``wrong_gold`` wrong), the
+    other videos filed into folder a."""
+    client = team.client(name)
+    batch = client.post("/api/batches", {}, format="json").json()
+    answers = []
+    for item in batch["videos"]:
+        folder = team.gold.get(item["id"], team.folders["a"].pk)
+        if item["id"] in team.gold and wrong_gold:
+            folder = next(f.pk for f in team.folders.values() if f.pk != folder)
+            wrong_gold -= 1
+        answers.append({"video": item["id"], "folder": folder})
+    done = client.post(
+        f"/api/batches/{batch['id']}/answers",
+        {"token": batch["token"], "answers": answers},
+        format="json",
+    )
+    assert done.status_code == 200, done.content
+
+
+def _open(page, live_server, username: str) -> None:
+    page.context.clear_cookies()
+    login(page, live_server, username=username, next_url="/overview")
+    page.wait_for_selector("[data-chart=labellers]:not([data-state=loading])")
+
+
+def test_in_team_mode_the_labeller_chart_draws_each_labellers_quality(
+    real_services, library_dir: Path, settings, live_server, browser_page
+):
+    team = _team(library_dir, settings)
+    _answer_a_batch(team, "lab1", wrong_gold=1)  # discarded: gold accuracy 1/2
+    _answer_a_batch(team, "lab2", wrong_gold=0)
+    stats = team.client("rev").get("/api/team/stats").json()
+    expected = {
+        f"{r['username']} · {r['votes']} votes": [r["gold_accuracy"], r["agreement_with_decided"]]
+        for r in stats["labellers"]
+    }
+    assert len(expected) == 2
+
+    # A reviewer sees every labeller: votes in the label, gold accuracy and agreement as bars.
+    page = browser_page
+    _open(page, live_server, "rev")
+    assert page.get_attribute("[data-chart=labellers]", "data-state") == "drawn"
+    rows = page.evaluate(LABELLERS)
+    assert {label: values for label, _, values in rows} == expected
+    assert {label: votes for label, votes, _ in rows} == {
+        f"{r['username']} · {r['votes']} votes": r["votes"] for r in stats["labellers"]
+    }
+    assert dict((label, values[0]) for label, _, values in rows)["lab1 · 4 votes"] == 0.5
+    assert page.locator("[data-chart=labellers] a[href='/team/']").count() == 1
+    # Readable at 375 px: the chart fits, its text no smaller than 9 px.
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(150)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    box = page.locator("[data-chart=labellers] svg").bounding_box()
+    assert box is not None and 0 < box["width"] <= PHONE["width"]
+    smallest = page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('[data-chart=labellers] svg text')]
+             .map((t) => t.getBoundingClientRect().height))"""
+    )
+    assert smallest >= 9
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "insights-labellers-phone.png"), full_page=True)
+    assert page.js_errors == []
+
+    # A labeller gets their own row only (the API's rule); the chart draws it.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _open(page, live_server, "lab1")
+    rows = page.evaluate(LABELLERS)
+    assert [(label, votes) for label, votes, _ in rows] == [("lab1 · 4 votes", 4)]
+    assert rows[0][2][0] == 0.5
+    assert page.js_errors == []
+
+
+def test_in_team_mode_without_votes_the_chart_says_so_and_a_viewer_has_none(
+    real_services, library_dir: Path, settings, live_server, browser_page
+):
+    _team(library_dir, settings)
+    page = browser_page
+    _open(page, live_server, "rev")
+    assert page.get_attribute("[data-chart=labellers]", "data-state") == "empty"
+    assert "No labeller has voted yet" in page.inner_text("[data-chart=labellers] .empty")
+    assert page.locator("[data-chart=labellers] svg").count() == 0
+
+    # A viewer may not read the labellers' figures: no box at all, and no failed request.
+    page.context.clear_cookies()
+    login(page, live_server, username="vic", next_url="/overview")
+    page.wait_for_selector("[data-chart=learning]:not([data-state=loading])")
+    assert page.locator("[data-chart=labellers]").count() == 0
     assert page.js_errors == []

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings
 
 from labeling.models import Classifier, Folder, Library, Prediction, Video
 from labeling.services.sorting import video_sort
+from tests.labeling.team_setup import add_user, team_library
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +93,26 @@ def test_the_overview_page_is_the_insights_page(user_client, lib: Library) -> No
                   "folder-sizes", "unreadable"):  # fmt: skip
         assert f'data-chart="{chart}"' in body
     assert "vidsort/insights.js" in body and 'href="/gallery/unsorted"' in body
+    assert 'data-chart="labellers"' not in body  # single-user mode: no per-labeller box
+
+
+def test_the_labeller_chart_is_there_in_team_mode_for_a_labeller_or_above(
+    settings: Settings, library_dir: Path
+) -> None:
+    settings.VIDSORT_LIBRARY = library_dir
+    team = team_library(library_dir, loose=2)
+    shown = {}
+    for name, role in (
+        ("lab", "labeller"),
+        ("rev", "reviewer"),
+        ("own", "owner"),
+        ("vic", "viewer"),
+    ):
+        client = Client()
+        client.force_login(add_user(team, name, role))
+        body = client.get("/overview").content.decode()
+        shown[role] = 'data-chart="labellers"' in body
+        if shown[role]:
+            assert f'data-library="{team.library.pk}"' in body and "vidsort/chart.css" in body
+    # A viewer may not read GET /api/team/stats: no box rather than a failed request.
+    assert shown == {"labeller": True, "reviewer": True, "owner": True, "viewer": False}
