@@ -66,6 +66,11 @@ def retrain_scan_task(job_id: int) -> None:
     _stage_run(retrain.retrain_stage_scan, job_id=job_id)
 
 
+@shared_task(name=retrain.TASK_EXTRACT_PREPARE, **RETRAIN_STAGE_OPTIONS)
+def embeddings_extract_prepare(job_id: int) -> None:
+    _stage_run(retrain.retrain_stage_extract_prepare, job_id=job_id)
+
+
 @shared_task(name=retrain.TASK_EXTRACT_CHUNK, **RETRAIN_STAGE_OPTIONS)
 def embeddings_extract_chunk(job_id: int, video_ids: list[int]) -> None:
     _stage_run(retrain.retrain_stage_extract_chunk, job_id=job_id, video_ids=video_ids)

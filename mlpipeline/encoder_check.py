@@ -6,6 +6,10 @@ reference's, and (given a classifier's top-1 function) how often the video's top
 stays the same. ``auto_choice`` takes the fastest runtime that passes (cosine >=
 MIN_CHECK_COSINE on every frame and agreement >= MIN_CHECK_AGREEMENT); ``check_store``
 writes the result next to the exports, where ``encoder_config.check_choice`` reads it.
+
+``autocheck_once`` is how ``auto`` gets there without a manual step: the first process that
+needs the choice runs the check (on a few of the library's videos) under an exclusive lock,
+stores it, and every other process waits for it and then reads the stored choice.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from mlpipeline.encoder_config import (
     MIN_CHECK_COSINE,
     EncoderConfig,
     base_model_id,
+    check_choice,
+    check_entry,
     check_file,
     machine_signature,
     runtime_passes,
@@ -201,3 +207,87 @@ def check_table(measures: Sequence[RuntimeMeasure]) -> str:
             f"{cell(m.cosine_mean, '.5f'):>9} {agreement:>11}  {m.verdict()}"
         )
     return "\n".join(lines)
+
+
+AUTO_CHECK_LOCK = "auto-check.lock"
+
+
+@dataclass
+class AutoCheck:
+    """What ``autocheck_once`` found or did."""
+
+    ran: bool  # this process measured (False: a stored check, maybe another process's)
+    runtime: str | None  # the stored choice (None: nothing passed or the check failed)
+    error: str | None  # why the check failed (auto then keeps its safe default)
+    seconds: float  # waiting for the lock included
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "ran": self.ran,
+            "chosen": self.runtime,
+            "error": self.error,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def autocheck_once(config: EncoderConfig, measure: Callable[[], dict[str, Any]]) -> AutoCheck:
+    """Run ``measure`` (it returns a check entry, see check_entry_build) and store its entry,
+    unless a check of this model is stored for this machine and device already.
+
+    An exclusive lock in the model's export folder makes concurrent processes measure once:
+    the others wait, then find the stored entry. While it measures, the lock file names the
+    check; a process that finds that name there under the lock knows the holder died during
+    the check (a crash or an out-of-memory kill) and stores a failed entry instead of trying
+    again. A ``measure`` that raises stores a failed entry too. A failed entry has no choice,
+    so ``auto`` keeps its safe default (same vectors as torch fp32); vidsort_encoder_check
+    replaces it."""
+    from mlpipeline.runtimes import export_dir
+
+    started = time.perf_counter()
+    folder = export_dir(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = f"{base_model_id(config)}|{machine_signature()}|{config.device}"
+    with open(folder / AUTO_CHECK_LOCK, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            stored = check_entry(config)
+            if stored is not None:
+                return AutoCheck(
+                    ran=False,
+                    runtime=check_choice(config),
+                    error=stored.get("error"),
+                    seconds=time.perf_counter() - started,
+                )
+            handle.seek(0)
+            if handle.read().strip() == marker:
+                entry = _failed_entry(
+                    config, "an earlier auto-check did not finish (its process died)"
+                )
+            else:
+                handle.truncate(0)
+                handle.write(marker)
+                handle.flush()
+                entry = _measured_entry(config, measure)
+            check_store(config, entry)
+            handle.truncate(0)
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return AutoCheck(
+        ran=True,
+        runtime=check_choice(config),
+        error=entry.get("error"),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _measured_entry(config: EncoderConfig, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        entry = measure()
+    except Exception as error:  # any failure of the check leaves auto on the safe runtime
+        return _failed_entry(config, " ".join(str(error).split())[:300] or type(error).__name__)
+    return entry | {"source": "auto"}
+
+
+def _failed_entry(config: EncoderConfig, error: str) -> dict[str, Any]:
+    entry = check_entry_build(config=config, measures=[], videos=0, frames=0, classifier=None)
+    return entry | {"source": "auto", "error": error}

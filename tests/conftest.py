@@ -20,6 +20,21 @@ from tests.media import build_media
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The encoder auto-check (docs/extraction.md) would fix the model id of a whole test session by
+# what one timing measured: off in tests (worker processes inherit this), on where tested.
+os.environ.setdefault("VIDSORT_ENCODER_AUTO_CHECK", "0")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _encoder_auto_check_default() -> None:
+    from django.conf import settings
+
+    settings.VIDSORT_ENCODER_AUTO_CHECK = os.environ["VIDSORT_ENCODER_AUTO_CHECK"] not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
 
 
 @pytest.fixture(scope="session")

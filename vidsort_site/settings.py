@@ -273,6 +273,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "labeling.tasks.embeddings_extract_chunk": {"queue": "gpu"},
+    # The encoder auto-check before a retrain's first extract chunk loads the model too.
+    "labeling.tasks.embeddings_extract_prepare": {"queue": "gpu"},
     "labeling.tasks.predictions_compute": {"queue": "gpu"},
     # Transcripts and on-screen text (docs/text.md): CPU work that must never hold up sorting.
     "labeling.tasks.text_extract_chunk": {"queue": "text"},
@@ -325,6 +327,9 @@ VIDSORT_DEVICE = env_choice("VIDSORT_DEVICE", "auto", ("auto", "cuda", "mps", "c
 VIDSORT_ENCODER_RUNTIME = env_choice(
     "VIDSORT_ENCODER_RUNTIME", "auto", ("auto", "torch", "onnx", "onnx-int8")
 )
+# With auto and no check stored for this machine, the worker runs the check itself once, on
+# a few of the library's videos, before a retrain's first extract chunk (docs/extraction.md).
+VIDSORT_ENCODER_AUTO_CHECK = env_bool("VIDSORT_ENCODER_AUTO_CHECK", True)
 VIDSORT_FRAMES = env_int("VIDSORT_FRAMES", 8, minimum=1)
 VIDSORT_SAMPLING = env_choice("VIDSORT_SAMPLING", "fast", ("fast", "exact"))
 VIDSORT_BATCH_SIZE = env_int("VIDSORT_BATCH_SIZE", 64, minimum=1)

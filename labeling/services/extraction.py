@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
@@ -29,7 +29,7 @@ from mlpipeline.embeddings import (
     extract_embeddings,
     pack_vector,
 )
-from mlpipeline.encoder_config import EncoderConfig, encoder_model_id
+from mlpipeline.encoder_config import EncoderConfig, check_choice, encoder_model_id
 from mlpipeline.frames import SamplingMode
 
 if TYPE_CHECKING:
@@ -56,10 +56,17 @@ def model_id_current() -> str:
 
 
 def encoder_get() -> Encoder:
-    """The encoder for the configured model, loaded once per process (never at web start)."""
+    """The encoder for the configured model, loaded once per process (never at web start).
+
+    With auto, the stored check's choice is part of the cache key: a worker that loaded the
+    default before a check was stored (the auto-check, by another process) loads the chosen
+    runtime next time, so its vectors carry the model id the others plan with."""
     from mlpipeline.encoder import get_encoder  # torch: on first use, see the imports above
 
-    return get_encoder(encoder_config())
+    config = encoder_config()
+    if config.runtime == "auto":
+        config = replace(config, runtime=check_choice(config) or "auto")
+    return get_encoder(config)
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""Retrain jobs: scan -> extract (new videos only, in chunks) -> text (transcripts and
+"""Retrain jobs: scan -> [encoder auto-check] -> extract (new videos only, in chunks) -> text (transcripts and
 on-screen text, in chunks on the "text" queue; skipped when the library or the settings
 switch it off) -> train -> predict.
 
@@ -7,6 +7,10 @@ stage with a conditional UPDATE, and writes progress and a heartbeat as it goes.
 stage returns the tasks to run next (``NextStep``); the task queues them. Any
 number of workers can share the extract chunks; the chunk that finds no work left claims
 the train stage, again with a conditional UPDATE, so exactly one of them moves on.
+With VIDSORT_ENCODER_RUNTIME=auto and no encoder check stored for this machine, the scan
+hands over to a task on the extraction queue that runs the check first (once for all
+workers) and only then fixes the job's model id and plans the chunks: the runtime, and with
+it the model id, never changes under a retrain's vectors.
 A job whose heartbeat stops (killed worker, restarted server) is marked lost, so the
 next retrain can start; a cancelled or lost job's late tasks find their conditional
 updates matching nothing and stop without touching the active classifier.
@@ -32,6 +36,7 @@ from labeling.selectors.events import label_events_new_labels
 from labeling.selectors.jobs import job_latest, jobs_stale
 from labeling.selectors.text import text_candidates, videos_needing_text
 from labeling.services.dispatch import NextStep, task_enqueue
+from labeling.services.encoder_check import encoder_autocheck_pending, encoder_autocheck_run
 from labeling.services.extraction import (
     chunked,
     embeddings_extract,
@@ -71,6 +76,7 @@ logger = logging.getLogger(__name__)
 # The registered names of the stage tasks (labeling/tasks.py).
 TASK_SCAN = "labeling.tasks.retrain_scan_task"
 TASK_EXTRACT_CHUNK = "labeling.tasks.embeddings_extract_chunk"
+TASK_EXTRACT_PREPARE = "labeling.tasks.embeddings_extract_prepare"
 TASK_TEXT_CHUNK = "labeling.tasks.text_extract_chunk"
 TASK_TRAIN = "labeling.tasks.retrain_train_task"
 TASK_PREDICT = "labeling.tasks.predictions_compute"
@@ -237,6 +243,32 @@ def retrain_stage_scan(*, job_id: int) -> list[NextStep]:
         report = library_scan(
             library=job.library, progress=job_progress_writer(job_id), isolated=isolated
         )
+    metrics = {"scan": report.summary(), "scan_warnings": report.warnings[:50]}
+    if encoder_autocheck_pending():
+        # The check loads the model: a task on the extraction queue runs it, then plans.
+        if not Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage=Job.Stage.SCAN).update(
+            metrics=metrics, heartbeat_at=timezone.now()
+        ):
+            raise JobStopped(f"job {job_id} stopped during scan")
+        return [NextStep(TASK_EXTRACT_PREPARE, {"job_id": job_id})]
+    return _extract_plan(job, metrics)
+
+
+def retrain_stage_extract_prepare(*, job_id: int) -> list[NextStep]:
+    """The encoder auto-check (once for all workers; a failure keeps the safe runtime and is
+    recorded), then the extraction plan under the model id it leads to."""
+    job = _running(job_id)
+    if job.stage != Job.Stage.SCAN:
+        return []  # a re-delivered task after the job moved on
+    with job_heartbeat(job_id):
+        outcome = encoder_autocheck_run(library=job.library)
+    return _extract_plan(job, job.metrics | {"encoder_check": outcome.metrics()})
+
+
+def _extract_plan(job: Job, metrics: dict[str, Any]) -> list[NextStep]:
+    """Fix the job's model id and queue the chunks of videos without vectors of that id."""
+    job_id = job.pk
+    with job_heartbeat(job_id):
         # Only the id is needed here: the scan stage runs on the default (CPU) queue and
         # must not load the model; the extract chunks on the gpu queue do that.
         model_id = model_id_current()
@@ -246,12 +278,7 @@ def retrain_stage_scan(*, job_id: int) -> list[NextStep]:
             )
         )
     now = timezone.now()
-    metrics = {
-        "scan": report.summary(),
-        "scan_warnings": report.warnings[:50],
-        "extract_total": len(ids),
-        "extract_max_video_id": max(ids, default=0),
-    }
+    metrics = metrics | {"extract_total": len(ids), "extract_max_video_id": max(ids, default=0)}
     if not Job.objects.filter(pk=job_id, state=Job.State.RUNNING, stage=Job.Stage.SCAN).update(
         stage=Job.Stage.EXTRACT,
         stage_started_at=now,

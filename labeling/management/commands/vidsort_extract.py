@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
+from labeling.services.encoder_check import encoder_autocheck_pending, encoder_autocheck_run
 from labeling.services.extraction import embeddings_extract, encoder_get, videos_needing_embeddings
 from labeling.services.library import library_current
 from labeling.services.scan import library_get_or_create
@@ -24,6 +25,10 @@ class Command(BaseCommand):
         self, *args: Any, library: str | None = None, workers: int | None = None, **opts: Any
     ) -> None:
         lib = library_get_or_create(root=library) if library else library_current()
+        if encoder_autocheck_pending():  # as a retrain does: the runtime before any vector
+            self.stdout.write("no encoder check stored for this machine: running it once")
+            outcome = encoder_autocheck_run(library=lib)
+            self.stdout.write(f"encoder auto-check: {outcome.error or outcome.runtime}")
         try:
             encoder = encoder_get()
         except EncoderUnavailableError as exc:
