@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from mlpipeline.classifier import train_classifier
-from mlpipeline.precision import precision_curves, shrunk_precision, threshold_for_precision
+from mlpipeline.precision import (
+    precision_curves,
+    precision_lower_bound,
+    shrunk_precision,
+    threshold_for_precision,
+)
 
 
 def test_curves_count_predictions_and_right_ones_by_falling_confidence() -> None:
@@ -50,6 +55,22 @@ def test_the_lowest_threshold_whose_shrunk_precision_reaches_the_target() -> Non
     assert threshold_for_precision([], 0.9) is None
 
 
+def test_a_threshold_also_needs_a_lower_bound_at_the_target() -> None:
+    # 20 right out of 20: the shrunk estimate (21/22 = 0.955) reaches 0.95, the 90 %
+    # lower bound does not; 80 out of 80 reaches both.
+    assert shrunk_precision(20, 20) >= 0.95
+    assert precision_lower_bound(20, 20) < 0.95 < precision_lower_bound(80, 80)
+    assert threshold_for_precision([[0.99, 20, 20]], 0.95) is None
+    choice = threshold_for_precision([[0.99, 20, 20], [0.95, 80, 80]], 0.95)
+    assert choice is not None and choice.threshold == 0.95
+    assert choice.lower_bound == round(precision_lower_bound(80, 80), 4)
+    # Confidence 0 drops the bound: the point estimate alone.
+    assert threshold_for_precision([[0.99, 20, 20]], 0.95, confidence=0.0) is not None
+    # The bound tightens with the evidence and never exceeds the observed precision.
+    assert precision_lower_bound(98, 100) < precision_lower_bound(980, 1000) < 0.98
+    assert precision_lower_bound(0, 0) == 0.0
+
+
 @pytest.fixture(scope="module")
 def digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
@@ -85,3 +106,16 @@ def test_chosen_thresholds_hold_their_precision_on_held_out_digits(
         # Held out: the target within a point, and most videos still filed.
         assert precision >= target - 0.01, (target, precision)
         assert filed.mean() > 0.5, (target, filed.mean())
+
+
+def test_the_refit_temperature_puts_its_confidences_in_the_out_of_fold_space(
+    digits: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = digits
+    result = train_classifier(X=X[:900], y=y[:900])
+    # The refit saw all labels, the fold models 4/5: its logits are larger, and the stored
+    # temperature divides that out on top of the out-of-fold temperature.
+    assert 1.01 < result.metrics.refit_scale < 1.5
+    assert result.classifier.temperature == pytest.approx(
+        result.metrics.temperature * result.metrics.refit_scale
+    )
