@@ -121,6 +121,7 @@ class FolderPlanSerializer(serializers.Serializer):
     threshold = serializers.FloatField(allow_null=True)
     expected_precision = serializers.FloatField(allow_null=True)
     observed_precision = serializers.FloatField(allow_null=True)
+    lower_bound = serializers.FloatField(allow_null=True)
     support = serializers.IntegerField()
     count = serializers.IntegerField()
     mean_confidence = serializers.FloatField(allow_null=True)

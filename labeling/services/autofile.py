@@ -42,6 +42,8 @@ class FolderPlan:
     threshold: float | None
     expected_precision: float | None
     observed_precision: float | None
+    # 90 % lower bound on the precision (mlpipeline.precision); also >= the target.
+    lower_bound: float | None = None
     support: int  # labelled videos the estimate rests on
     count: int = 0  # unsorted videos predicted as this folder at >= threshold
     mean_confidence: float | None = None
@@ -207,6 +209,7 @@ def _precision_plan(
                 threshold=choice.threshold if choice else None,
                 expected_precision=choice.expected_precision if choice else None,
                 observed_precision=choice.observed_precision if choice else None,
+                lower_bound=choice.lower_bound if choice else None,
                 support=choice.support if choice else 0,
             )
         )
@@ -236,6 +239,7 @@ def _plan_record(*, classifier: Classifier, report: AutofileReport) -> None:
                 "target_precision": p.target_precision,
                 "threshold": p.threshold,
                 "expected_precision": p.expected_precision,
+                "lower_bound": p.lower_bound,
                 "support": p.support,
                 "filed": p.count,
             }

@@ -99,6 +99,7 @@ def test_dry_run_plans_each_folder_and_the_filed_videos_meet_the_target(
         assert len(reached) >= 8
         for plan in reached:
             assert plan.expected_precision is not None and plan.expected_precision >= target
+            assert plan.lower_bound is not None and plan.lower_bound >= target
             assert plan.count == sum(1 for i in report.items if i.folder == plan.folder)
         assert sum(plan.count for plan in report.folders) == report.count
         # Held out: what would be filed is right at least the target share (within a point).
@@ -161,7 +162,14 @@ def test_api_dry_run_shows_the_plan(
     body = response.json()
     assert body["dry_run"] is True and len(body["folders"]) == 10
     plan = body["folders"][0]
-    assert set(plan) >= {"folder", "threshold", "expected_precision", "count", "support"}
+    assert set(plan) >= {
+        "folder",
+        "threshold",
+        "expected_precision",
+        "lower_bound",
+        "count",
+        "support",
+    }
     assert body["count"] == sum(p["count"] for p in body["folders"])
     bad = api.post("/api/autofile", {"target_precision": 0.2}, format="json")
     assert bad.status_code == 400
