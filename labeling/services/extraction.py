@@ -29,7 +29,14 @@ from mlpipeline.embeddings import (
     extract_embeddings,
     pack_vector,
 )
-from mlpipeline.encoder_config import EncoderConfig, check_choice, encoder_model_id
+from mlpipeline.encoder_config import (
+    EncoderConfig,
+    EncoderUnavailableError,
+    base_model_id,
+    check_choice,
+    encoder_model_id,
+    runtime_model_id,
+)
 from mlpipeline.frames import SamplingMode
 
 if TYPE_CHECKING:
@@ -67,6 +74,26 @@ def encoder_get() -> Encoder:
     if config.runtime == "auto":
         config = replace(config, runtime=check_choice(config) or "auto")
     return get_encoder(config)
+
+
+def encoder_for(model_id: str) -> Encoder:
+    """The encoder whose vectors carry ``model_id``: a retrain's, fixed when it planned its
+    extraction. Where a check stored since then changed auto's choice (and with it the id),
+    the retrain keeps the runtime it started with, so its vectors never mix two runtimes."""
+    config = encoder_config()
+    if not model_id or encoder_model_id(config) == model_id:
+        return encoder_get()
+    from mlpipeline.encoder import get_encoder
+
+    base = base_model_id(config)
+    if model_id == runtime_model_id(base, "onnx-int8"):
+        return get_encoder(replace(config, runtime="onnx-int8"))
+    if model_id == base:  # torch fp32's vectors; auto's default on a CPU
+        return get_encoder(replace(config, runtime="onnx"))
+    raise EncoderUnavailableError(
+        f"this job's vectors are {model_id}'s but the configured model is {base}: "
+        "start a new retrain"
+    )
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ from labeling.services.encoder_check import encoder_autocheck_pending, encoder_a
 from labeling.services.extraction import (
     chunked,
     embeddings_extract,
-    encoder_get,
+    encoder_for,
     model_id_current,
     videos_needing_embeddings,
 )
@@ -307,7 +307,11 @@ def retrain_stage_extract_chunk(*, job_id: int, video_ids: list[int]) -> list[Ne
         _extract_give_up(job, video_ids)
         return _train_if_extracted(job_id)
     with job_heartbeat(job_id):
-        embeddings_extract(video_ids=video_ids, progress=job_progress_writer(job_id, additive=True))
+        embeddings_extract(
+            video_ids=video_ids,
+            encoder=encoder_for(job.model_id),
+            progress=job_progress_writer(job_id, additive=True),
+        )
     return _train_if_extracted(job_id)
 
 
@@ -399,7 +403,7 @@ def retrain_stage_train(*, job_id: int) -> list[NextStep]:
         raise JobStopped(f"job {job_id} is at {job.stage}, not train")
     _attempt_begin(job_id, Job.Stage.TRAIN)
     with job_heartbeat(job_id):
-        report = classifier_train(library=job.library, encoder=encoder_get())
+        report = classifier_train(library=job.library, encoder=encoder_for(job.model_id))
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job_id)
         stopped = locked.state != Job.State.RUNNING
@@ -438,7 +442,7 @@ def retrain_stage_predict(*, job_id: int) -> list[NextStep]:
     with job_heartbeat(job_id):
         count = predictions_compute(
             classifier=classifier,
-            encoder=encoder_get(),
+            encoder=encoder_for(job.model_id),
             progress=job_progress_writer(job_id),
             activate=False,
         )

@@ -167,3 +167,34 @@ def test_a_failing_auto_check_leaves_the_safe_runtime_and_says_why(
     assert extract_all(job, steps) == {job.model_id}
     assert encoder_get().runtime == "onnx"
     assert not encoder_autocheck_pending()  # not retried on every retrain
+
+
+def test_a_check_stored_during_a_retrain_does_not_change_its_runtime(fresh_auto, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.VIDSORT_ENCODER_AUTO_CHECK = False  # planned under auto's default (onnx)
+    settings.VIDSORT_TRANSCRIBER = settings.VIDSORT_OCR = "off"  # straight to train
+    job = Job.objects.create(library=fresh_auto, kind=Job.Kind.RETRAIN)
+    steps = retrain.retrain_stage_scan(job_id=job.pk)
+    job.refresh_from_db()
+    config = encoder_config()
+    assert job.model_id == base_model_id(config)
+    # Meanwhile a check passes int8 (the command, or another library's auto-check).
+    measures = [
+        encoder_check.RuntimeMeasure("onnx", "onnxruntime cpu fp32", 10.0, 1.0, 1.0, 1.0),
+        encoder_check.RuntimeMeasure("onnx-int8", "onnxruntime cpu int8", 20.0, 2.0, 0.999, 0.999),
+    ]
+    encoder_check.check_store(
+        config,
+        encoder_check.check_entry_build(
+            config=config, measures=measures, videos=8, frames=64, classifier=None
+        ),
+    )
+    assert model_id_current() == runtime_model_id(base_model_id(config), "onnx-int8")
+
+    # The retrain's chunks, training and predictions stay on the runtime it planned with.
+    assert extract_all(job, steps) == {job.model_id}
+    job.refresh_from_db()
+    assert job.stage == Job.Stage.TRAIN
+    (predict,) = retrain.retrain_stage_train(job_id=job.pk)
+    retrain.retrain_stage_predict(**predict.kwargs)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED and job.classifier.model_id == job.model_id
