@@ -9,6 +9,9 @@ process, interleaved over --rounds (A/B/C/A/B/C), so that every figure has a tor
 the same round to be divided by: videos/s, its ratio to torch's, the cosine of every frame
 vector to torch fp32's on the same decoded frames, and the peak RSS of the encoding process
 (what a Celery worker holds) and of its decode workers. ONNX exports are built before timing.
+"auto" is the default setting: with no check stored in --model-cache it first runs the
+encoder auto-check a worker runs before a retrain (on up to 8 of the clips; timed and printed
+apart, outside the timed rounds), then every round runs what the check chose.
 
 Generates (or reuses, in --clip-dir) portrait 720x1280 H.264 clips of 15-30 s with keyframes every
 2 s and every 8 s, then for each model x keyframe interval x sampling mode runs
@@ -236,8 +239,11 @@ def runtime_child(args: argparse.Namespace, clips_by_interval: dict[float, list[
         model_name=args.models[0], pretrained="", device=args.device, precision=args.precision,
         batch_size=args.batch_size, cache_dir=str(args.model_cache), runtime=args.child,
     )  # fmt: skip
+    if args.child == "auto":
+        auto_check(config, next(iter(clips_by_interval.values())), args.frames)
     encoder = create_encoder(config)
     if args.child_out is None:  # --child without output: only build the export
+        print(f"  {args.child} runs as {encoder.runtime} ({encoder.model_id})", file=sys.stderr)
         return 0
     encoder.encode_images(np.zeros((4, encoder.image_size, encoder.image_size, 3), "uint8"))
     first_clip = next(iter(clips_by_interval.values()))[0]
@@ -286,6 +292,49 @@ def runtime_child(args: argparse.Namespace, clips_by_interval: dict[float, list[
     return 0
 
 
+def auto_check(config: EncoderConfig, clips: list[Path], frames: int) -> None:
+    """What a worker does before a retrain's first chunk when auto has no stored check: each
+    runtime against torch fp32 on a few videos, stored once (mlpipeline.encoder_check)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from mlpipeline.encoder_check import autocheck_once, check_entry_build, runtimes_measure
+    from mlpipeline.frames import sample_frames
+
+    def measure() -> dict[str, object]:
+        reference = create_encoder(replace(config, runtime="torch", device="cpu", precision="fp32"))
+        decoded: list[np.ndarray] = [
+            sample_frames(str(path), num_frames=frames, size=reference.image_size).frames
+            for path in clips[:8]
+        ]
+
+        def onnx(runtime: str) -> Encoder:
+            return create_encoder(replace(config, runtime=runtime, device="cpu"))
+
+        measures = runtimes_measure(
+            frames_per_video=decoded,
+            reference=reference,
+            candidates={
+                "torch": ("torch cpu fp32", None),
+                "onnx": ("onnxruntime cpu fp32", lambda: onnx("onnx")),
+                "onnx-int8": ("onnxruntime cpu int8", lambda: onnx("onnx-int8")),
+            },
+            top1=None,
+        )
+        return check_entry_build(
+            config=config, measures=measures, videos=len(decoded),
+            frames=sum(len(f) for f in decoded), classifier=None,
+        )  # fmt: skip
+
+    outcome = autocheck_once(config, measure)
+    print(
+        f"  auto-check: {'ran' if outcome.ran else 'stored'}, chose {outcome.runtime} "
+        f"in {outcome.seconds:.1f} s (exports included){'; ' + outcome.error if outcome.error else ''}",
+        file=sys.stderr,
+    )
+
+
 def _cpu_seconds(who: int) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
@@ -320,7 +369,12 @@ def runtime_compare(args: argparse.Namespace) -> int:
         runtimes.insert(0, "torch")
     for runtime in runtimes:
         if runtime != "torch":  # export outside the timings (and outside the RSS figures)
+            started = time.perf_counter()
             subprocess.run(_child_command(args, runtime, None), check=True)
+            print(
+                f"  {runtime}: prepared in {time.perf_counter() - started:.1f} s (one-time)",
+                file=sys.stderr,
+            )
     results: list[dict] = []
     reference: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as scratch:
