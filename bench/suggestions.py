@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/suggestions.py               # synthetic library, 5 runs
     .venv/bin/python bench/suggestions.py --runs 10
+    .venv/bin/python bench/suggestions.py --sweep --seeds 10,11,12,13,14 --compare
+        # every folder removed in turn, per seed; --compare: also without the purge
+
+Seeds 0-2 were used to choose the purge's settings (``neighbours``, ``max_sorted_share``);
+quote figures from other seeds (held out), e.g. 10-14.
 
 Each run takes the synthetic library (mlpipeline.synthetic: 20 folders, skewed sizes,
 multi-modal and confusable folders, reposts, a common direction), removes one folder
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,11 +85,46 @@ def run(seed: int, missing: int, config: SuggestionConfig) -> dict:
     }
 
 
+def sweep(seeds: list[int], config: SuggestionConfig, label: str) -> None:
+    """Every folder removed in turn for each seed; one line per run, then the totals."""
+    rows = []
+    print(f"\n{label}: {config}")
+    for seed in seeds:
+        for missing in range(SyntheticConfig().n_classes):
+            row = run(seed, missing, config)
+            rows.append(row)
+            print(
+                f"  seed {seed:>2} {row['missing']} ({row['n_missing']:>3}): "
+                f"{len(row['suggestions'])} suggestions, purity {row['purity']:.2f} "
+                f"recall {row['recall']:.2f} ARI {row['ari']:.2f} existing {row['existing']}"
+            )
+    n = len(rows)
+    recovered = sum(r["purity"] >= 0.5 for r in rows)  # a suggestion mostly the missing one
+    again = sum(r["existing"] > 0 for r in rows)
+    print(
+        f"{label}: recovered {recovered}/{n}  re-proposed existing {again}/{n} runs "
+        f"({sum(r['existing'] for r in rows)} suggestions)  ARI {np.mean([r['ari'] for r in rows]):.3f}"
+        f"  purity {np.mean([r['purity'] for r in rows]):.3f}"
+        f"  recall {np.mean([r['recall'] for r in rows]):.3f}"
+        f"  named right {sum(r['named'] for r in rows)}/{n}"
+        f"  {np.mean([r['seconds'] for r in rows]):.2f} s per run"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sweep", action="store_true", help="every folder removed in turn")
+    parser.add_argument("--seeds", default="10,11,12,13,14", help="for --sweep")
+    parser.add_argument("--compare", action="store_true", help="--sweep without the purge too")
     args = parser.parse_args()
     config = SuggestionConfig()
+    if args.sweep:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        if args.compare:
+            sweep(seeds, replace(config, max_sorted_share=float("inf")), "without purge")
+        sweep(seeds, config, "with purge")
+        return
     print(f"config: {config}")
     rows = []
     for r in range(args.runs):

@@ -9,7 +9,13 @@
    not given, and videos in no dense region stay unclustered) on centred unit vectors.
 3. Drop clusters whose centroid is as close to an existing folder's centroid as that
    folder's own members typically are: an existing category is not proposed again.
-4. Describe each: size, cohesion (mean cosine of the members to their centroid, centred
+4. Purge each grown cluster of the videos that sit where sorted videos are: a member
+   whose ``neighbours`` nearest videos (sorted and unsorted) hold sorted ones at more
+   than ``max_sorted_share`` times the library's sorted share is an existing folder's
+   stray, not part of a new category (a category without a folder has no sorted video
+   anywhere near it). Mixed clusters of a small new category and strays of big folders
+   otherwise end up more existing than new.
+5. Describe each: size, cohesion (mean cosine of the members to their centroid, centred
    space), the most central members first, and a name: the vocabulary word (a text
    vector, when the model is text-aligned) nearest the centroid, else the words that
    the members' transcripts and on-screen text use much more than other videos.
@@ -42,6 +48,10 @@ class SuggestionConfig:
     min_cluster_size: int = 5  # HDBSCAN's
     min_size: int = 15  # smaller suggestions (after growing) are not shown
     grow_quantile: float = 0.25  # members' cosine quantile that admits more videos
+    neighbours: int = (
+        30  # neighbourhood of a member for the sorted-share purge (at most the cluster's size - 1)
+    )
+    max_sorted_share: float = 0.7  # x the library's sorted share; above: purged
     min_samples: int | None = None
     max_suggestions: int = 8
     preview: int = 12  # most central members listed first
@@ -132,6 +142,7 @@ def suggest_folders(
     folders: list[int] = []
     centroids = np.zeros((0, U.shape[1]))
     own = np.zeros(1)
+    Lc = np.zeros((0, U.shape[1]))
     if len(labelled):
         Lc = _unit_rows(labelled - mean)
         folders, centroids = folder_centroids(Lc, labels)
@@ -154,7 +165,11 @@ def suggest_folders(
         if not (len(centroids) and _is_existing(centroid, centroids, own, labels, folders)):
             kept.append((rows, centroid))
     found = []
-    for rows, centroid in _grown(kept, Uc, centroids, config):
+    for grown_rows, _ in _grown(kept, Uc, centroids, config):
+        rows = _purged(grown_rows, Uc, Lc, config)
+        if len(rows) < config.min_size:
+            continue
+        centroid = _unit_rows(Uc[rows].mean(axis=0, keepdims=True))[0]
         raw = _unit_rows(U[rows].mean(axis=0, keepdims=True))[0]
         vocab = {w: v for w, v in (vocabulary or {}).items() if w.lower() not in taken}
         found.append(_describe(rows, centroid, raw, Uc, texts, vocab, exclude))
@@ -198,6 +213,27 @@ def _grown(
         extra = np.flatnonzero((nearest == k) & (Uc @ centroid >= floor))
         grown.append((np.union1d(rows, extra), centroid))
     return grown
+
+
+def _purged(
+    rows: np.ndarray, Uc: np.ndarray, Lc: np.ndarray, config: SuggestionConfig
+) -> np.ndarray:
+    """``rows`` less the members whose nearest videos hold too many sorted ones."""
+    total = len(Uc) + len(Lc)
+    # No wider than the cluster itself: a small category's own members fill it.
+    k = min(config.neighbours, len(rows) - 1)
+    if len(Lc) == 0 or k < 1:
+        return rows
+    ceiling = config.max_sorted_share * len(Lc) / total
+    pooled = np.vstack([Uc, Lc])
+    keep = np.zeros(len(rows), dtype=bool)
+    for start in range(0, len(rows), 256):  # bounded memory on big libraries
+        chunk = rows[start : start + 256]
+        similarity = Uc[chunk] @ pooled.T
+        similarity[np.arange(len(chunk)), chunk] = -np.inf  # not its own neighbour
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        keep[start : start + len(chunk)] = (nearest >= len(Uc)).mean(axis=1) <= ceiling
+    return rows[keep]
 
 
 def _is_existing(
