@@ -212,6 +212,11 @@ def check_table(measures: Sequence[RuntimeMeasure]) -> str:
 AUTO_CHECK_LOCK = "auto-check.lock"
 
 
+class AutoCheckDeferred(Exception):
+    """Raised by a measure that has nothing to measure yet (no decodable video): nothing is
+    stored, auto keeps its default, and the next process that needs the choice tries again."""
+
+
 @dataclass
 class AutoCheck:
     """What ``autocheck_once`` found or did."""
@@ -267,7 +272,16 @@ def autocheck_once(config: EncoderConfig, measure: Callable[[], dict[str, Any]])
                 handle.truncate(0)
                 handle.write(marker)
                 handle.flush()
-                entry = _measured_entry(config, measure)
+                try:
+                    entry = _measured_entry(config, measure)
+                except AutoCheckDeferred as deferred:
+                    handle.truncate(0)
+                    return AutoCheck(
+                        ran=False,
+                        runtime=None,
+                        error=f"deferred: {deferred}",
+                        seconds=time.perf_counter() - started,
+                    )
             check_store(config, entry)
             handle.truncate(0)
         finally:
@@ -283,6 +297,8 @@ def autocheck_once(config: EncoderConfig, measure: Callable[[], dict[str, Any]])
 def _measured_entry(config: EncoderConfig, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
         entry = measure()
+    except AutoCheckDeferred:
+        raise
     except Exception as error:  # any failure of the check leaves auto on the safe runtime
         return _failed_entry(config, " ".join(str(error).split())[:300] or type(error).__name__)
     return entry | {"source": "auto"}

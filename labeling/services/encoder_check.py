@@ -138,7 +138,7 @@ def encoder_autocheck_run(*, library: Library) -> AutoCheck:
     """The check that auto takes its runtime from, run by this worker unless another process
     ran it (or runs it now: this one waits). Workers only: it loads torch and the model."""
     from mlpipeline.encoder import resolve_device
-    from mlpipeline.encoder_check import AutoCheck, autocheck_once
+    from mlpipeline.encoder_check import AutoCheck, AutoCheckDeferred, autocheck_once
 
     config = encoder_config()
     if resolve_device(config.device).type != "cpu":
@@ -146,16 +146,21 @@ def encoder_autocheck_run(*, library: Library) -> AutoCheck:
         return AutoCheck(ran=False, runtime=None, error=None, seconds=0.0)
 
     def measure() -> dict[str, Any]:
-        report = encoder_check_run(
-            library=library,
-            sample=AUTO_CHECK_SAMPLE,
-            store=False,
-            decode_seconds=AUTO_CHECK_DECODE_SECONDS,
-        )
+        try:
+            report = encoder_check_run(
+                library=library,
+                sample=AUTO_CHECK_SAMPLE,
+                store=False,
+                decode_seconds=AUTO_CHECK_DECODE_SECONDS,
+            )
+        except EncoderCheckError as error:  # an empty library: the next retrain tries again
+            raise AutoCheckDeferred(str(error)) from error
         return report.entry
 
     outcome = autocheck_once(config, measure)
-    if outcome.error:
+    if outcome.error and not outcome.ran:
+        logger.info("encoder auto-check of %s: %s", base_model_id(config), outcome.error)
+    elif outcome.error:
         logger.warning(
             "encoder auto-check of %s failed, auto keeps the safe runtime (same vectors as "
             "torch fp32): %s. Run `manage.py vidsort_encoder_check` to check again.",

@@ -15,6 +15,7 @@ import pytest
 
 from mlpipeline.encoder_check import (
     AUTO_CHECK_LOCK,
+    AutoCheckDeferred,
     RuntimeMeasure,
     autocheck_once,
     check_entry_build,
@@ -120,3 +121,17 @@ def test_a_check_whose_process_died_is_not_run_again(tmp_path: Path) -> None:
     assert "did not finish" in (outcome.error or "")
     assert runtime_planned(config) == "onnx"
     assert lock.read_text() == ""
+
+
+def test_nothing_to_measure_yet_stores_nothing(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path)
+
+    def empty_library() -> dict[str, Any]:
+        raise AutoCheckDeferred("none of 8 sampled videos could be decoded")
+
+    outcome = autocheck_once(config, empty_library)
+
+    assert (outcome.ran, outcome.runtime) == (False, None)
+    assert "could be decoded" in (outcome.error or "")
+    assert check_entry(config) is None  # the next retrain tries again
+    assert autocheck_once(config, lambda: passing_entry(config)).runtime == "onnx-int8"
