@@ -82,6 +82,40 @@ def test_a_full_retrain_predicts_every_unsorted_video(celery_worker_process, dem
     assert Embedding.objects.count() == Video.objects.filter(status="ok").count()
 
 
+def test_the_first_retrain_with_auto_runs_the_encoder_check_first(
+    worker_factory, demo, api, settings, tmp_path
+):
+    # The default runtime on a machine with no check stored: the worker checks the runtimes
+    # on a few of the library's videos before it plans the extraction, once.
+    cache = tmp_path / "models"
+    settings.VIDSORT_MODEL_CACHE = cache
+    settings.VIDSORT_ENCODER_RUNTIME = "auto"
+    settings.VIDSORT_ENCODER_AUTO_CHECK = True
+    worker = worker_factory(
+        VIDSORT_MODEL_CACHE=str(cache),
+        VIDSORT_ENCODER_RUNTIME="auto",
+        VIDSORT_ENCODER_AUTO_CHECK="1",
+    )
+    job = wait_job(retrain(api))
+
+    assert job.state == "succeeded", job.error
+    from labeling.services.extraction import encoder_config
+    from mlpipeline.encoder_config import base_model_id, check_entries, runtime_model_id
+
+    config = encoder_config()
+    stored = check_entries(config)[base_model_id(config)]
+    assert stored["source"] == "auto" and stored["auto"] and "error" not in stored
+    assert job.metrics["encoder_check"]["ran"] is True
+    assert job.model_id == runtime_model_id(base_model_id(config), stored["auto"])
+    assert set(Embedding.objects.values_list("model_id", flat=True)) == {job.model_id}
+    assert Classifier.objects.get(is_active=True).model_id == job.model_id
+    assert "labeling.tasks.embeddings_extract_prepare[" in worker.log_text()
+    # The next retrain plans at once with the stored choice: nothing to check or extract.
+    job2 = wait_job(retrain(api))
+    assert job2.state == "succeeded" and job2.model_id == job.model_id
+    assert "encoder_check" not in job2.metrics and job2.metrics["extract_total"] == 0
+
+
 def test_extraction_chunks_are_shared_by_two_workers(worker_factory, demo, api, capfd):
     # Small chunks, so the extract stage is many tasks that both workers take from the queue,
     # as several GPU hosts would.
