@@ -51,7 +51,7 @@ class SuggestionConfig:
     neighbours: int = (
         30  # neighbourhood of a member for the sorted-share purge (at most the cluster's size - 1)
     )
-    max_sorted_share: float = 0.7  # x the library's sorted share; above: purged
+    max_sorted_share: float = 0.6  # x the library's sorted share; above: purged
     min_samples: int | None = None
     max_suggestions: int = 8
     preview: int = 12  # most central members listed first
