@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -123,6 +123,8 @@ def jobs_mark_lost() -> int:
     stale = jobs_stale(cutoff=cutoff)
     count = 0
     for job in stale:
+        if _extract_stall_resume(job, cutoff=cutoff):
+            continue
         stage = job.stage or "start"
         updated = (
             Job.objects.filter(pk=job.pk, state__in=Job.ACTIVE_STATES)
@@ -141,6 +143,49 @@ def jobs_mark_lost() -> int:
             logger.warning("job %s marked lost at stage %s", job.pk, stage)
             _discard_unfinished_classifier(job)
     return count
+
+
+# A broker restart can strand a chunk's message: delivered, never acknowledged, and not
+# given back until the broker's visibility timeout (hours). The other chunks finish and
+# wait for it, the heartbeat stops, and the job would be swept up as lost although its
+# worker is fine. An extraction that stalls so is resumed instead: the videos still
+# lacking vectors are queued again (a stranded message that comes back later finds them
+# done). Bounded, so a worker that is really gone still ends as lost.
+MAX_STALL_RESUMES = 2
+
+
+def _extract_stall_resume(job: Job, *, cutoff: datetime) -> bool:
+    """Queue the stalled extraction's missing work again; True when the job was resumed."""
+    resumes = int(job.metrics.get("stall_resumes", 0))
+    if (
+        job.kind != Job.Kind.RETRAIN
+        or job.state != Job.State.RUNNING
+        or job.stage != Job.Stage.EXTRACT
+        or not job.model_id
+        or resumes >= MAX_STALL_RESUMES
+    ):
+        return False
+    bound = job.metrics.get("extract_max_video_id", 0)
+    ids = list(
+        videos_needing_embeddings(library=job.library, model_id=job.model_id)
+        .filter(pk__lte=bound)
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return False
+    resumed = Job.objects.filter(
+        pk=job.pk, state=Job.State.RUNNING, stage=Job.Stage.EXTRACT, heartbeat_at__lt=cutoff
+    ).update(heartbeat_at=timezone.now(), metrics=job.metrics | {"stall_resumes": resumes + 1})
+    if not resumed:
+        return False  # another sweep resumed it (or no beat yet): the lost sweep decides
+    logger.warning(
+        "job %s: extraction stalled (no heartbeat); queuing its %d missing videos again",
+        job.pk,
+        len(ids),
+    )
+    for chunk in chunked(ids, settings.VIDSORT_EXTRACT_CHUNK):
+        task_enqueue(task=TASK_EXTRACT_CHUNK, kwargs={"job_id": job.pk, "video_ids": chunk})
+    return True
 
 
 def _discard_unfinished_classifier(job: Job) -> None:
